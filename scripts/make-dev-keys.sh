@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Generates development keys for every signer into a file:// key store:
+#   OUT/keys/<selector>/<signtype>/<keyname>   the key store (DIGSIGSERVER_KEYFILE_URI=file://OUT/keys)
+#   OUT/pki/                                   the development CA and public halves, for verifying
+# Never use these keys for anything but development and tests.
+# Usage: make-dev-keys.sh OUT [SELECTOR...]   (default selector: demo)
+set -euo pipefail
+
+out=${1:?usage: make-dev-keys.sh OUT [SELECTOR...]}
+shift
+selectors=("$@")
+[ ${#selectors[@]} -gt 0 ] || selectors=(demo)
+
+mkdir -p "$out/keys" "$out/pki"
+chmod 700 "$out/keys"
+pki="$out/pki"
+umask 077
+
+# A development CA that signs the code-signing certificates.
+if [ ! -f "$pki/ca.crt" ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" -out "$pki/ca.crt" \
+    -days 3650 -subj "/CN=digsigserver development CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    2>/dev/null
+fi
+
+# issue_cert KEY CERT CN: a code-signing certificate for KEY, signed by the CA.
+issue_cert() {
+  local key=$1 cert=$2 cn=$3 csr
+  csr=$(mktemp)
+  openssl req -new -key "$key" -subj "/CN=$cn" -out "$csr"
+  openssl x509 -req -in "$csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -days 3650 -out "$cert" 2>/dev/null \
+    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n')
+  rm -f "$csr"
+}
+
+for sel in "${selectors[@]}"; do
+  # SWUpdate: RSA key for RSA/RSAPSS, certificate and key for CMS.
+  d="$out/keys/$sel/swupdate"
+  mkdir -p "$d"
+  if [ ! -f "$d/rsa-private.key" ]; then
+    openssl genrsa -out "$d/rsa-private.key" 2048 2>/dev/null
+    openssl rsa -in "$d/rsa-private.key" -pubout -out "$pki/$sel-swupdate-rsa-public.pem" 2>/dev/null
+    openssl genrsa -out "$d/cms-private.key" 2048 2>/dev/null
+    issue_cert "$d/cms-private.key" "$d/cms.cert" "$sel swupdate signer"
+    cp "$d/cms.cert" "$pki/$sel-swupdate-cms.cert"
+  fi
+done
+chmod -R go-rwx "$out/keys"
+echo "development keys for ${selectors[*]} in $out/keys (CA and public keys in $out/pki)"

@@ -1,0 +1,32 @@
+// The keys of one selector (machine or distro) for one signer: validates the
+// selector, checks that its key directory exists, and loads keys by name.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "digsig/keystore/keystore.hpp"
+#include "digsig/signers/signer.hpp"
+
+namespace digsig::signers {
+
+class SelectorKeys {
+ public:
+  [[nodiscard]] static Result<SelectorKeys> open(keystore::KeyStore& store, const SignerInfo& info,
+                                                 std::string_view selector);
+
+  // not_found if missing; the message names the key and the selector.
+  [[nodiscard]] Result<keystore::KeyMaterial> load(std::string_view keyname) const;
+
+  [[nodiscard]] const std::string& selector() const { return selector_; }
+
+ private:
+  SelectorKeys(keystore::KeyStore& store, const SignerInfo& info, std::string selector)
+      : store_(&store), info_(&info), selector_(std::move(selector)) {}
+
+  keystore::KeyStore* store_;
+  const SignerInfo* info_;
+  std::string selector_;
+};
+
+}  // namespace digsig::signers

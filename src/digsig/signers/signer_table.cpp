@@ -1,0 +1,34 @@
+#include "digsig/signers/signer_table.hpp"
+
+#include <array>
+
+#include "digsig/signers/swupdate_signer.hpp"
+
+namespace digsig::signers {
+
+namespace {
+
+struct Entry {
+  std::string_view name;
+  SignerFactory create;
+};
+
+constexpr std::array k_signers{
+    Entry{"swupdate", &create_swupdate_signer},
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<Signer>> create_all(const SignerContext& context) {
+  std::vector<std::unique_ptr<Signer>> out;
+  for (const auto& entry : k_signers) out.push_back(entry.create(context));
+  return out;
+}
+
+std::vector<std::string_view> names() {
+  std::vector<std::string_view> out;
+  for (const auto& entry : k_signers) out.push_back(entry.name);
+  return out;
+}
+
+}  // namespace digsig::signers

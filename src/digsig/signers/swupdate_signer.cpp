@@ -1,0 +1,139 @@
+#include "digsig/signers/swupdate_signer.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "digsig/crypto/cms.hpp"
+#include "digsig/crypto/keys.hpp"
+#include "digsig/crypto/sign.hpp"
+#include "digsig/signers/selector_keys.hpp"
+#include "digsig/util/names.hpp"
+
+namespace digsig::signers {
+
+namespace {
+
+enum class Method { rsa, rsapss, cms };
+
+Result<Method> parse_method(std::string_view value) {
+  std::string upper(value);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  if (upper.empty() || upper == "RSA") return Method::rsa;
+  if (upper == "RSAPSS" || upper == "RSA-PSS") return Method::rsapss;
+  if (upper == "CMS") return Method::cms;
+  return fail(ErrorKind::bad_request,
+              fmt::format("Invalid parameters: unknown method {}; use RSA, RSAPSS or CMS",
+                          quote(value)));
+}
+
+Result<void> write_file(const std::filesystem::path& path, const std::vector<unsigned char>& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+  if (!out.flush()) return fail(ErrorKind::internal, "cannot write the signature");
+  return {};
+}
+
+class SwupdateSigner : public Signer {
+ public:
+  explicit SwupdateSigner(const SignerContext& context) : keys_(context.keys) {
+    info_ = SignerInfo{
+        .name = "swupdate",
+        .route = "/sign/swupdate",
+        .signtype = "swupdate",
+        .selector_field = "distro",
+        .summary = "detached signature of an SWUpdate sw-description (RSA, RSA-PSS or CMS)",
+        .fields = {"distro (required)", "sw-description (file, required)",
+                   "method: RSA (default), RSAPSS or CMS", "backend: ssl (default)"},
+        .keys = {"rsa-private.key (RSA, RSAPSS)", "cms.cert and cms-private.key (CMS)"},
+        .tools = {},
+    };
+  }
+
+  const SignerInfo& info() const override { return info_; }
+
+  Result<SignResult> sign(const SignRequest& request, jobs::Job& job) override {
+    auto distro = request.required_field("distro", "Distro name missing");
+    if (!distro) return std::unexpected(distro.error());
+    auto method = parse_method(request.field_or("method", "RSA"));
+    if (!method) return std::unexpected(method.error());
+    auto backend = request.field_or("backend", "ssl");
+    if (backend != "ssl") {
+      return fail(ErrorKind::bad_request,
+                  fmt::format("Invalid parameters: backend {} is not supported; use ssl",
+                              quote(backend)));
+    }
+    auto input = request.required_file("sw-description");
+    if (!input) return std::unexpected(input.error());
+    auto keys = SelectorKeys::open(keys_, info_, *distro);
+    if (!keys) return std::unexpected(keys.error());
+
+    auto out = job.path_for("sw-description.sig");
+    if (!out) return std::unexpected(out.error());
+    auto signature = *method == Method::cms ? sign_cms(*keys, (*input)->path)
+                                            : sign_raw(*keys, (*input)->path, *method);
+    if (!signature) return std::unexpected(signature.error());
+    if (auto ok = write_file(*out, signature->bytes); !ok) return std::unexpected(ok.error());
+    auto result = SignResult::of_file(*out, "sw-description.sig");
+    result.keys_used = std::move(signature->keys_used);
+    return result;
+  }
+
+ private:
+  struct Signature {
+    std::vector<unsigned char> bytes;
+    std::vector<std::string> keys_used;
+  };
+
+  static Result<Signature> sign_raw(const SelectorKeys& keys, const std::filesystem::path& input,
+                                    Method method) {
+    auto material = keys.load("rsa-private.key");
+    if (!material) return std::unexpected(material.error());
+    auto key = crypto::load_private_key(*material);
+    if (!key) return std::unexpected(key.error());
+    if (!crypto::is_rsa(key->get())) {
+      return fail(ErrorKind::misconfigured,
+                  fmt::format("{} is not an RSA key", material->describe()));
+    }
+    crypto::SignParams params;
+    params.padding = method == Method::rsapss ? crypto::Padding::pss_max_salt : crypto::Padding::pkcs1;
+    auto sig = crypto::sign_file(key->get(), input, params);
+    if (!sig) return std::unexpected(sig.error());
+    return Signature{std::move(*sig), {"rsa-private.key"}};
+  }
+
+  static Result<Signature> sign_cms(const SelectorKeys& keys, const std::filesystem::path& input) {
+    auto cert_material = keys.load("cms.cert");
+    if (!cert_material) return std::unexpected(cert_material.error());
+    auto key_material = keys.load("cms-private.key");
+    if (!key_material) return std::unexpected(key_material.error());
+    auto cert = crypto::load_certificate(*cert_material);
+    if (!cert) return std::unexpected(cert.error());
+    auto extra = crypto::load_extra_certificates(*cert_material);
+    if (!extra) return std::unexpected(extra.error());
+    auto key = crypto::load_private_key(*key_material);
+    if (!key) return std::unexpected(key.error());
+    if (auto ok = crypto::check_key_matches(cert->get(), key->get(), *cert_material, *key_material);
+        !ok) {
+      return std::unexpected(ok.error());
+    }
+    crypto::CmsOptions options;
+    options.smime_capabilities = false;
+    auto sig = crypto::cms_sign_file(cert->get(), key->get(), extra->get(), input, options);
+    if (!sig) return std::unexpected(sig.error());
+    return Signature{std::move(*sig), {"cms.cert", "cms-private.key"}};
+  }
+
+  keystore::KeyStore& keys_;
+  SignerInfo info_;
+};
+
+}  // namespace
+
+std::unique_ptr<Signer> create_swupdate_signer(const SignerContext& context) {
+  return std::make_unique<SwupdateSigner>(context);
+}
+
+}  // namespace digsig::signers

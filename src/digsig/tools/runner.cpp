@@ -1,0 +1,186 @@
+#include "digsig/tools/runner.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "digsig/util/log.hpp"
+
+namespace digsig::tools {
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string find_in_path(const std::string& name, const std::vector<std::string>& env) {
+  if (name.find('/') != std::string::npos) return name;
+  std::string path = "/usr/bin:/bin";
+  for (const auto& e : env) {
+    if (e.starts_with("PATH=")) path = e.substr(5);
+  }
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    fs::path candidate = fs::path(path.substr(start, end - start)) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    start = end + 1;
+  }
+  return {};
+}
+
+// Logs complete lines from `pending`, keeping an incomplete last line.
+void log_lines(const std::string& tool, std::string& pending, bool flush_all) {
+  std::size_t start = 0;
+  for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n', start)) {
+    log::debug("[{}] {}", tool, std::string_view(pending).substr(start, nl - start));
+    start = nl + 1;
+  }
+  pending.erase(0, start);
+  if (flush_all && !pending.empty()) {
+    log::debug("[{}] {}", tool, pending);
+    pending.clear();
+  }
+}
+
+}  // namespace
+
+std::string Outcome::tail(std::size_t lines) const {
+  std::string_view text(output);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  std::size_t start = text.size();
+  std::size_t count = 0;
+  while (start > 0) {
+    auto nl = text.rfind('\n', start - 1);
+    if (nl == std::string_view::npos) {
+      start = 0;
+      break;
+    }
+    if (++count == lines) {
+      start = nl + 1;
+      break;
+    }
+    start = nl;
+  }
+  return std::string(text.substr(start));
+}
+
+Result<Outcome> run(const Command& command) {
+  if (command.argv.empty()) return fail(ErrorKind::internal, "empty command");
+  std::string tool_name = fs::path(command.argv[0]).filename().string();
+  std::string exe = find_in_path(command.argv[0], command.env);
+  if (exe.empty() || ::access(exe.c_str(), X_OK) != 0) {
+    return fail(ErrorKind::misconfigured, fmt::format("the tool '{}' was not found", tool_name));
+  }
+
+  std::vector<char*> argv;
+  for (const auto& a : command.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : command.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return fail(ErrorKind::internal, "cannot create a pipe");
+  log::debug("running {} (in {})", fmt::join(command.argv, " "), command.cwd.string());
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return fail(ErrorKind::internal, "cannot start a process");
+  }
+  if (pid == 0) {
+    // Child: only async-signal-safe calls from here on.
+    ::setpgid(0, 0);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(fds[1], 1) < 0 || ::dup2(fds[1], 2) < 0) {
+      ::_exit(126);
+    }
+    ::close_range(3, ~0U, 0);
+    if (!command.cwd.empty() && ::chdir(command.cwd.c_str()) != 0) ::_exit(126);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execve(exe.c_str(), argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also in the parent, so the group exists before any kill
+  ::close(fds[1]);
+
+  Outcome outcome;
+  std::string pending;
+  bool pipe_open = true;
+  bool exited = false;
+  int status = 0;
+  char buf[8192];
+  while (!exited) {
+    if (jobs::Clock::now() >= command.deadline && !outcome.timed_out) {
+      outcome.timed_out = true;
+      log::warn("{} ran past the request's time limit; killing its process group", tool_name);
+      ::kill(-pid, SIGTERM);
+      auto grace = jobs::Clock::now() + 2s;
+      while (jobs::Clock::now() < grace && ::waitpid(pid, &status, WNOHANG) == 0) {
+        std::this_thread::sleep_for(20ms);
+      }
+      ::kill(-pid, SIGKILL);
+    }
+    if (pipe_open) {
+      pollfd p{fds[0], POLLIN, 0};
+      int r = ::poll(&p, 1, 100);
+      if (r > 0) {
+        auto n = ::read(fds[0], buf, sizeof buf);
+        if (n > 0) {
+          outcome.output.append(buf, static_cast<std::size_t>(n));
+          pending.append(buf, static_cast<std::size_t>(n));
+          log_lines(tool_name, pending, false);
+          if (outcome.output.size() > command.output_cap) {
+            outcome.output.erase(0, outcome.output.size() - command.output_cap);
+          }
+          if (pending.size() > command.output_cap) pending.clear();
+        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+          pipe_open = false;
+        }
+      }
+    } else {
+      std::this_thread::sleep_for(20ms);
+    }
+    pid_t w = ::waitpid(pid, &status, outcome.timed_out ? 0 : WNOHANG);
+    if (w == pid) exited = true;
+  }
+  // Whatever the tool left running in its group goes too.
+  ::kill(-pid, SIGKILL);
+  // Drain what is still buffered in the pipe (no more than is there now).
+  if (pipe_open) {
+    int flags = ::fcntl(fds[0], F_GETFL);
+    ::fcntl(fds[0], F_SETFL, flags | O_NONBLOCK);
+    for (;;) {
+      auto n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      outcome.output.append(buf, static_cast<std::size_t>(n));
+      pending.append(buf, static_cast<std::size_t>(n));
+    }
+    if (outcome.output.size() > command.output_cap) {
+      outcome.output.erase(0, outcome.output.size() - command.output_cap);
+    }
+  }
+  log_lines(tool_name, pending, true);
+  ::close(fds[0]);
+
+  if (WIFEXITED(status)) {
+    outcome.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    outcome.signal = WTERMSIG(status);
+  }
+  log::debug("{} finished: exit {}, signal {}{}", tool_name, outcome.exit_code, outcome.signal,
+             outcome.timed_out ? ", timed out" : "");
+  return outcome;
+}
+
+}  // namespace digsig::tools

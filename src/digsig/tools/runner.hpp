@@ -1,0 +1,41 @@
+// Runs a vendor tool under a written contract: argv only (never a shell
+// string), its own process group, an explicit environment (nothing of the
+// server's is inherited), a working directory, stdin from /dev/null, every
+// other descriptor closed, stdout and stderr captured together (the last
+// `output_cap` bytes kept, each line logged at debug level), and a deadline
+// after which the whole group is killed. Leftover processes of the group are
+// killed when the tool exits.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "digsig/jobs/job.hpp"
+#include "digsig/util/error.hpp"
+
+namespace digsig::tools {
+
+struct Command {
+  std::vector<std::string> argv;  // argv[0]: a path, or a name looked up in env's PATH
+  std::filesystem::path cwd;
+  std::vector<std::string> env;   // "NAME=value", exactly what the tool gets
+  jobs::Deadline deadline;
+  std::size_t output_cap = 64 * 1024;
+};
+
+struct Outcome {
+  int exit_code = -1;      // -1 if killed by a signal
+  int signal = 0;          // the signal that ended it, or 0
+  bool timed_out = false;  // killed at the deadline
+  std::string output;      // the tail of stdout+stderr
+  [[nodiscard]] bool succeeded() const { return exit_code == 0 && !timed_out; }
+  // The last `lines` lines of output, for an error message.
+  [[nodiscard]] std::string tail(std::size_t lines) const;
+};
+
+// Fails only if the tool cannot be started (not found, not executable).
+[[nodiscard]] Result<Outcome> run(const Command& command);
+
+}  // namespace digsig::tools
