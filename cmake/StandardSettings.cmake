@@ -15,7 +15,8 @@ endif()
 
 add_library(digsig_warnings INTERFACE)
 target_compile_options(digsig_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
-                       -Wno-sign-conversion -Wnon-virtual-dtor)
+                       -Wno-sign-conversion -Wnon-virtual-dtor
+                       -Wno-missing-field-initializers)
 if(DIGSIG_DEVELOPER_MODE)
   target_compile_options(digsig_warnings INTERFACE -Werror)
 endif()

@@ -85,11 +85,12 @@ class Extractor {
                   "Invalid artifact: not a gzip-compressed tar archive");
     }
     WritePtr out(archive_write_disk_new(), archive_write_free);
-    // Defence in depth: libarchive's own checks on top of ours.
+    // Defence in depth: libarchive's own checks on top of ours. Members are
+    // written at absolute paths built from checked names (the server is
+    // multithreaded and cannot chdir), so absolute paths are not refused here.
     archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_PERM |
                                                   ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                  ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
                                                   ARCHIVE_EXTRACT_NO_OVERWRITE);
 
     std::uint64_t entries = 0;
@@ -203,7 +204,12 @@ class Extractor {
 }  // namespace
 
 Result<void> extract(const fs::path& archive_path, const fs::path& dest, const Limits& limits) {
-  return Extractor(dest, limits).run(archive_path);
+  // Without symlinks in the destination's own path, libarchive's symlink
+  // check applies to what the archive creates only.
+  std::error_code ec;
+  auto real = fs::canonical(dest, ec);
+  if (ec) return fail(ErrorKind::internal, "the extraction directory does not exist");
+  return Extractor(real, limits).run(archive_path);
 }
 
 }  // namespace digsig::archive

@@ -119,22 +119,28 @@ Result<Outcome> run(const Command& command) {
   bool pipe_open = true;
   bool exited = false;
   int status = 0;
+  auto reap = [&](int flags) {
+    pid_t w = ::waitpid(pid, &status, flags);
+    if (w == pid || (w < 0 && errno != EINTR)) exited = true;
+  };
   char buf[8192];
   while (!exited) {
-    if (jobs::Clock::now() >= command.deadline && !outcome.timed_out) {
+    if (jobs::Clock::now() >= command.deadline) {
       outcome.timed_out = true;
       log::warn("{} ran past the request's time limit; killing its process group", tool_name);
       ::kill(-pid, SIGTERM);
       auto grace = jobs::Clock::now() + 2s;
-      while (jobs::Clock::now() < grace && ::waitpid(pid, &status, WNOHANG) == 0) {
-        std::this_thread::sleep_for(20ms);
+      while (!exited && jobs::Clock::now() < grace) {
+        reap(WNOHANG);
+        if (!exited) std::this_thread::sleep_for(20ms);
       }
       ::kill(-pid, SIGKILL);
+      if (!exited) reap(0);
+      break;
     }
     if (pipe_open) {
       pollfd p{fds[0], POLLIN, 0};
-      int r = ::poll(&p, 1, 100);
-      if (r > 0) {
+      if (::poll(&p, 1, 100) > 0) {
         auto n = ::read(fds[0], buf, sizeof buf);
         if (n > 0) {
           outcome.output.append(buf, static_cast<std::size_t>(n));
@@ -151,8 +157,7 @@ Result<Outcome> run(const Command& command) {
     } else {
       std::this_thread::sleep_for(20ms);
     }
-    pid_t w = ::waitpid(pid, &status, outcome.timed_out ? 0 : WNOHANG);
-    if (w == pid) exited = true;
+    reap(WNOHANG);
   }
   // Whatever the tool left running in its group goes too.
   ::kill(-pid, SIGKILL);
