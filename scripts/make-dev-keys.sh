@@ -24,14 +24,16 @@ if [ ! -f "$pki/ca.crt" ]; then
     2>/dev/null
 fi
 
-# issue_cert KEY CERT CN: a code-signing certificate for KEY, signed by the CA.
+# issue_cert KEY CERT CN: a code-signing certificate for KEY, signed by the CA. It carries
+# both codeSigning and emailProtection: SWUpdate checks emailProtection unless it is
+# started with --cert-purpose codeSigning.
 issue_cert() {
   local key=$1 cert=$2 cn=$3 csr
   csr=$(mktemp)
   openssl req -new -key "$key" -subj "/CN=$cn" -out "$csr"
   openssl x509 -req -in "$csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
     -days 3650 -out "$cert" 2>/dev/null \
-    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n')
+    -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning,emailProtection\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n')
   rm -f "$csr"
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "digsig/util/names.hpp"
 
 namespace digsig::http {
@@ -39,6 +41,7 @@ bool MultipartSpool::close_current() {
 
 bool MultipartSpool::begin_part(std::string_view name, std::string_view filename,
                                 std::string_view content_type) {
+  if (draining_) return true;
   if (!close_current()) return false;
   if (++parts_ > limits_.max_parts) {
     return stop(ErrorKind::too_large,
@@ -81,13 +84,19 @@ bool MultipartSpool::begin_part(std::string_view name, std::string_view filename
 }
 
 bool MultipartSpool::data(const char* bytes, std::size_t size) {
-  if (error_) return false;
   total_ += size;
+  if (draining_) return total_ - limits_.max_body_bytes <= limits_.max_drain_bytes;
+  if (error_) return false;
   if (total_ > limits_.max_body_bytes) {
-    return stop(ErrorKind::too_large,
-                fmt::format("the request is larger than the server's limit of {} bytes "
-                            "(DIGSIGSERVER_REQUEST_MAX_SIZE)",
-                            limits_.max_body_bytes));
+    // Close the file and read on (discarding) for a while, so that a client
+    // that sent no Content-Length gets to read the answer.
+    if (file_ != nullptr) std::fclose(std::exchange(file_, nullptr));
+    draining_ = true;
+    stop(ErrorKind::too_large,
+         fmt::format("the request is larger than the server's limit of {} bytes "
+                     "(DIGSIGSERVER_REQUEST_MAX_SIZE)",
+                     limits_.max_body_bytes));
+    return true;
   }
   if (current_name_.empty()) return stop(ErrorKind::bad_request, "malformed multipart body");
   if (!current_is_file_) {

@@ -20,6 +20,9 @@ struct SpoolLimits {
   std::uint64_t max_body_bytes = 600000000;  // all parts' content together
   std::size_t max_field_bytes = 64 * 1024;   // one text field
   std::size_t max_parts = 32;
+  // Past max_body_bytes, up to this much more is read and discarded before
+  // the connection is dropped, so that the client can read the 413.
+  std::uint64_t max_drain_bytes = 64ull << 20;
 };
 
 class MultipartSpool {
@@ -53,6 +56,7 @@ class MultipartSpool {
   std::size_t parts_ = 0;
   std::string current_name_;
   bool current_is_file_ = false;
+  bool draining_ = false;
   std::FILE* file_ = nullptr;
   crypto::MdCtxPtr sha_;
 };

@@ -38,12 +38,14 @@ TEST_F(MultipartSpoolTest, FilePartsGoToDiskUnderOurOwnNames) {
   EXPECT_EQ(file.sha256.size(), 64u);
 }
 
-TEST_F(MultipartSpoolTest, StopsPastTheBodyLimit) {
-  MultipartSpool spool(job_, {.max_body_bytes = 100});
+TEST_F(MultipartSpoolTest, StopsPastTheBodyLimitAfterDraining) {
+  MultipartSpool spool(job_, {.max_body_bytes = 100, .max_drain_bytes = 10});
   ASSERT_TRUE(spool.begin_part("artifact", "a.bin", ""));
   ASSERT_TRUE(spool.data(std::string(100, 'a').data(), 100));
-  EXPECT_FALSE(spool.data("b", 1));
+  EXPECT_TRUE(spool.data("b", 1)) << "over the limit, the rest is drained for a while";
   ASSERT_TRUE(spool.error());
+  EXPECT_TRUE(spool.data("123456789", 9));
+  EXPECT_FALSE(spool.data("c", 1)) << "but not forever";
   EXPECT_EQ(spool.error()->kind, ErrorKind::too_large);
   EXPECT_NE(spool.error()->message.find("DIGSIGSERVER_REQUEST_MAX_SIZE"), std::string::npos);
   EXPECT_FALSE(spool.finish());
