@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
 #include <openssl/pem.h>
 
 namespace digsig::crypto {
@@ -18,15 +20,90 @@ Result<void> not_a(std::string_view what, const KeyMaterial& key) {
 
 }  // namespace
 
+namespace {
+
+// DER bytes with their decoder hints. OpenSSL 3.0's decoder set-up is
+// costly when it has to try every format, so PEM is unwrapped here and the
+// decoder is told what to expect.
+struct Der {
+  unsigned char* data = nullptr;
+  long size = 0;
+  const char* structure = nullptr;  // nullptr: let the decoder find out
+  const char* type = nullptr;
+  ~Der() { OPENSSL_clear_free(data, static_cast<std::size_t>(size)); }
+};
+
+// The key type named by a PKCS#8 structure's algorithm identifier, or
+// nullptr if it is not one of the common ones.
+const char* pkcs8_key_type(const unsigned char* data, long size) {
+  const unsigned char* p = data;
+  PKCS8_PRIV_KEY_INFO* info = d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, size);
+  if (info == nullptr) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  const ASN1_OBJECT* oid = nullptr;
+  PKCS8_pkey_get0(&oid, nullptr, nullptr, nullptr, info);
+  const char* type = nullptr;
+  switch (OBJ_obj2nid(oid)) {
+    case NID_rsaEncryption: type = "RSA"; break;
+    case NID_rsassaPss: type = "RSA-PSS"; break;
+    case NID_X9_62_id_ecPublicKey: type = "EC"; break;
+    case NID_ED25519: type = "ED25519"; break;
+    default: break;
+  }
+  PKCS8_PRIV_KEY_INFO_free(info);
+  return type;
+}
+
+bool unwrap_pem(const SecureBytes& bytes, Der& der, bool& encrypted) {
+  auto bio = memory_bio(bytes.data(), bytes.size());
+  char* name = nullptr;
+  char* header = nullptr;
+  if (PEM_read_bio_ex(bio.get(), &name, &header, &der.data, &der.size, PEM_FLAG_SECURE) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  std::string_view label(name);
+  if (label == "PRIVATE KEY") {
+    der.structure = "PrivateKeyInfo";
+    der.type = pkcs8_key_type(der.data, der.size);
+  } else if (label == "RSA PRIVATE KEY") {
+    der.structure = "type-specific";
+    der.type = "RSA";
+  } else if (label == "EC PRIVATE KEY") {
+    der.structure = "type-specific";
+    der.type = "EC";
+  } else if (label == "ENCRYPTED PRIVATE KEY" || std::string_view(header).find("ENCRYPTED") != std::string_view::npos) {
+    encrypted = true;
+  }
+  OPENSSL_free(name);
+  OPENSSL_free(header);
+  return true;
+}
+
+}  // namespace
+
 Result<PKeyPtr> load_private_key(const KeyMaterial& key) {
   const auto& bytes = key.bytes();
+  Der der;
+  bool encrypted = false;
+  const unsigned char* data = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t len = bytes.size();
+  if (unwrap_pem(bytes, der, encrypted)) {
+    if (encrypted) {
+      return fail(ErrorKind::misconfigured,
+                  fmt::format("{} is encrypted; the key store needs unencrypted keys "
+                              "(protect the store instead, or use an HSM)",
+                              key.describe()));
+    }
+    data = der.data;
+    len = static_cast<std::size_t>(der.size);
+  }
   EVP_PKEY* pkey = nullptr;
-  // One decoder for PEM and DER, any supported key structure; no passphrase.
-  OSSL_DECODER_CTX* dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, nullptr, nullptr, nullptr,
+  OSSL_DECODER_CTX* dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", der.structure, der.type,
                                                          EVP_PKEY_KEYPAIR, nullptr, nullptr);
   if (dctx == nullptr) return fail(ErrorKind::internal, "cannot create a key decoder");
-  auto data = reinterpret_cast<const unsigned char*>(bytes.data());
-  std::size_t len = bytes.size();
   bool ok = OSSL_DECODER_from_data(dctx, &data, &len) == 1;
   OSSL_DECODER_CTX_free(dctx);
   PKeyPtr owned(pkey);

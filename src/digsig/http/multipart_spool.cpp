@@ -9,7 +9,7 @@
 namespace digsig::http {
 
 namespace {
-constexpr std::size_t k_file_buffer = 256 * 1024;
+constexpr std::size_t k_file_buffer = 64 * 1024;
 constexpr std::size_t k_max_field_name = 64;
 }  // namespace
 

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's first command: installs what is missing, builds, generates
+# development keys for every signer (once, into ./demo/), and runs the server
+# in the foreground on port 9999 (PORT=... to change). Ctrl-C stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+scripts/install-deps.sh demo
+cmake --preset release >/dev/null
+cmake --build --preset release
+
+scripts/make-dev-keys.sh "$root/demo" demo
+port=${PORT:-9999}
+cat <<EOT
+
+Demo key store: $root/demo/keys (selector "demo"; CA and public keys in $root/demo/pki)
+Try, from another terminal:
+  echo 'software = { version = "1.0"; };' > sw-description
+  curl --fail -X POST -F sw-description=@sw-description -F distro=demo -F method=CMS \\
+       --output sw-description.sig http://localhost:$port/sign/swupdate
+  openssl cms -verify -binary -inform DER -in sw-description.sig -content sw-description \\
+       -CAfile $root/demo/pki/ca.crt -purpose any -out /dev/null
+  curl http://localhost:$port/signers
+
+EOT
+export DIGSIGSERVER_KEYFILE_URI="file://$root/demo/keys"
+export DIGSIGSERVER_SPOOL_DIR="$root/demo/spool"
+exec build/release/digsigserver --port "$port"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that are missing for a purpose:
+#   build    compiler, CMake and the libraries digsigserver links
+#   demo     build + what the demo key generator and the example calls use
+#   test     build + the test frameworks and the real verifiers the tests run
+#   bench    test + the load generator used by bench/
+# Usage: install-deps.sh PURPOSE...   (does nothing when all is installed)
+set -euo pipefail
+
+build=(build-essential cmake ninja-build pkg-config libcpp-httplib-dev libssl-dev
+       libarchive-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
+       nlohmann-json3-dev)
+demo=(openssl curl ca-certificates)
+test=(libgtest-dev libgmock-dev openssl curl jq swupdate cpio procps)
+bench=(wrk)
+
+wanted=()
+for purpose in "$@"; do
+  case "$purpose" in
+    build) wanted+=("${build[@]}") ;;
+    demo) wanted+=("${build[@]}" "${demo[@]}") ;;
+    test) wanted+=("${build[@]}" "${test[@]}") ;;
+    bench) wanted+=("${build[@]}" "${test[@]}" "${bench[@]}") ;;
+    *) echo "install-deps.sh: unknown purpose '$purpose' (build, demo, test, bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+echo "installing: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+  "${missing[@]}"
