@@ -85,8 +85,13 @@ int run(int argc, char** argv) {
     jobs::Spool spool(config.spool_dir);
     jobs::JobSlots slots(config.max_jobs, config.max_queued);
     audit::AuditLog audit(config.audit_log);
-    signers::SignerSettings settings{config.l4t_tools_base, config.imx_cst_base,
-                                     config.rk_tools_path, config.yubihsm_password};
+    signers::SignerSettings settings{
+        .l4t_tools_base = config.l4t_tools_base,
+        .imx_cst_base = config.imx_cst_base,
+        .rk_tools_path = config.rk_tools_path,
+        .pkcs11_pin = config.yubihsm_password,
+        .archive_limits = {.max_entries = config.archive_max_entries,
+                           .max_total_bytes = config.archive_max_bytes}};
     signers::SignerContext context{**store, settings};
     auto all = signers::create_all(context);
 

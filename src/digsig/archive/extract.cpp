@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "digsig/archive/archive.hpp"
+#include "digsig/archive/member_check.hpp"
 #include "digsig/util/names.hpp"
 
 namespace digsig::archive {
@@ -20,59 +21,9 @@ namespace fs = std::filesystem;
 using ReadPtr = std::unique_ptr<struct archive, decltype(&archive_read_free)>;
 using WritePtr = std::unique_ptr<struct archive, decltype(&archive_write_free)>;
 
-Result<void> refuse(std::string_view member, std::string_view why) {
-  return fail(ErrorKind::bad_request,
-              fmt::format("Invalid artifact: archive member {} {}", quote(member), why));
-}
-
-// Splits "./a//b/" into {"a", "b"}; fails on "..", absolute paths, empty.
-bool normalise(std::string_view name, std::vector<std::string>& parts) {
-  parts.clear();
-  if (name.starts_with('/')) return false;
-  std::size_t start = 0;
-  while (start <= name.size()) {
-    auto end = name.find('/', start);
-    if (end == std::string_view::npos) end = name.size();
-    auto part = name.substr(start, end - start);
-    if (part == "..") return false;
-    if (!part.empty() && part != ".") parts.emplace_back(part);
-    start = end + 1;
-  }
-  return true;
-}
-
-std::string join(const std::vector<std::string>& parts, std::size_t count) {
-  std::string out;
-  for (std::size_t i = 0; i < count; ++i) {
-    if (i > 0) out += '/';
-    out += parts[i];
-  }
-  return out;
-}
-
-// A symlink at `parts` pointing to `target` stays inside the root if,
-// resolved lexically from the link's directory, it never climbs above it.
-bool link_target_inside(const std::vector<std::string>& parts, std::string_view target) {
-  if (target.empty() || target.starts_with('/')) return false;
-  long depth = static_cast<long>(parts.size()) - 1;  // the link's directory
-  std::size_t start = 0;
-  while (start <= target.size()) {
-    auto end = target.find('/', start);
-    if (end == std::string_view::npos) end = target.size();
-    auto part = target.substr(start, end - start);
-    if (part == "..") {
-      if (--depth < 0) return false;
-    } else if (!part.empty() && part != ".") {
-      ++depth;
-    }
-    start = end + 1;
-  }
-  return true;
-}
-
 class Extractor {
  public:
-  Extractor(const fs::path& dest, const Limits& limits) : dest_(dest), limits_(limits) {}
+  Extractor(const fs::path& dest, const Limits& limits) : dest_(dest), checker_(limits) {}
 
   Result<void> run(const fs::path& archive_path) {
     ReadPtr in(archive_read_new(), archive_read_free);
@@ -104,11 +55,7 @@ class Extractor {
         }
         return fail(ErrorKind::bad_request, "Invalid artifact: the tar archive is corrupt or truncated");
       }
-      if (++entries > limits_.max_entries) {
-        return fail(ErrorKind::too_large,
-                    fmt::format("Invalid artifact: the archive has more than {} members",
-                                limits_.max_entries));
-      }
+      ++entries;
       if (auto ok = one(in.get(), out.get(), entry); !ok) return ok;
     }
     if (archive_write_close(out.get()) != ARCHIVE_OK) {
@@ -119,48 +66,15 @@ class Extractor {
 
  private:
   Result<void> one(struct archive* in, struct archive* out, archive_entry* entry) {
+    auto member = checker_.check(entry);
+    if (!member) return std::unexpected(member.error());
+    if (member->name.empty()) return {};  // "./" itself
+    const std::string& relative = member->name;
     const char* raw = archive_entry_pathname(entry);
     std::string name = raw != nullptr ? raw : "";
-    if (!normalise(name, parts_)) return refuse(name, "leaves the extraction directory");
-    if (parts_.empty()) return {};  // "./" itself
-    std::string relative = join(parts_, parts_.size());
-    for (char c : relative) {
-      if (static_cast<unsigned char>(c) < 0x20) return refuse(name, "has a control character");
-    }
-
-    // No component above this member may be a symlink: a file written
-    // "through" a link could land anywhere.
-    for (std::size_t i = 1; i < parts_.size(); ++i) {
-      if (symlinks_.contains(join(parts_, i))) return refuse(name, "lies below a symbolic link");
-    }
-
-    auto type = archive_entry_filetype(entry);
-    if (type == AE_IFLNK) {
-      const char* target = archive_entry_symlink(entry);
-      if (target == nullptr || !link_target_inside(parts_, target)) {
-        return refuse(name, "is a symbolic link that points outside the archive");
-      }
-      symlinks_.insert(relative);
-    } else if (const char* hard = archive_entry_hardlink(entry); hard != nullptr) {
-      std::vector<std::string> target_parts;
-      if (!normalise(hard, target_parts) || target_parts.empty() ||
-          !regular_files_.contains(join(target_parts, target_parts.size()))) {
-        return refuse(name, "is a hard link to something that is not an earlier file in the archive");
-      }
-      archive_entry_set_hardlink(entry, (dest_ / join(target_parts, target_parts.size())).c_str());
-    } else if (type == AE_IFREG) {
-      total_ += static_cast<std::uint64_t>(std::max<la_int64_t>(archive_entry_size(entry), 0));
-      if (total_ > limits_.max_total_bytes) {
-        return fail(ErrorKind::too_large,
-                    fmt::format("Invalid artifact: the archive unpacks to more than {} bytes",
-                                limits_.max_total_bytes));
-      }
-      regular_files_.insert(relative);
-    } else if (type != AE_IFDIR) {
-      return refuse(name, "is a device, FIFO or socket");
-    }
-    if (symlinks_.contains(relative) && type != AE_IFLNK) {
-      return refuse(name, "replaces a symbolic link");
+    auto type = member->type;
+    if (member->hardlink) {
+      archive_entry_set_hardlink(entry, (dest_ / member->link_target).c_str());
     }
 
     archive_entry_set_pathname(entry, (dest_ / relative).c_str());
@@ -168,7 +82,9 @@ class Extractor {
     if (type == AE_IFDIR) archive_entry_set_perm(entry, (archive_entry_perm(entry) & 0777) | 0700);
     int r = archive_write_header(out, entry);
     if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-      return refuse(name, fmt::format("cannot be extracted ({})", archive_error_string(out)));
+      return fail(ErrorKind::bad_request,
+                  fmt::format("Invalid artifact: archive member {} cannot be extracted ({})",
+                              quote(name), archive_error_string(out)));
     }
     if (type == AE_IFREG && archive_entry_size(entry) > 0) {
       const void* buf = nullptr;
@@ -188,17 +104,15 @@ class Extractor {
       }
     }
     if (archive_write_finish_entry(out) != ARCHIVE_OK) {
-      return refuse(name, fmt::format("cannot be extracted ({})", archive_error_string(out)));
+      return fail(ErrorKind::bad_request,
+                  fmt::format("Invalid artifact: archive member {} cannot be extracted ({})",
+                              quote(name), archive_error_string(out)));
     }
     return {};
   }
 
   fs::path dest_;
-  Limits limits_;
-  std::vector<std::string> parts_;
-  std::set<std::string> symlinks_;
-  std::set<std::string> regular_files_;
-  std::uint64_t total_ = 0;
+  MemberChecker checker_;
 };
 
 }  // namespace

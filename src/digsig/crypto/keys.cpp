@@ -30,7 +30,8 @@ struct Der {
   long size = 0;
   const char* structure = nullptr;  // nullptr: let the decoder find out
   const char* type = nullptr;
-  ~Der() { OPENSSL_clear_free(data, static_cast<std::size_t>(size)); }
+  // PEM_FLAG_SECURE buffers belong to the secure heap's functions.
+  ~Der() { OPENSSL_secure_clear_free(data, static_cast<std::size_t>(size)); }
 };
 
 // The key type named by a PKCS#8 structure's algorithm identifier, or
@@ -58,28 +59,43 @@ const char* pkcs8_key_type(const unsigned char* data, long size) {
 
 bool unwrap_pem(const SecureBytes& bytes, Der& der, bool& encrypted) {
   auto bio = memory_bio(bytes.data(), bytes.size());
-  char* name = nullptr;
-  char* header = nullptr;
-  if (PEM_read_bio_ex(bio.get(), &name, &header, &der.data, &der.size, PEM_FLAG_SECURE) != 1) {
-    ERR_clear_error();
-    return false;
+  // The first private key block: a file may hold a certificate too (the
+  // kernel's signing_key.pem holds both).
+  for (;;) {
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* data = nullptr;
+    long size = 0;
+    if (PEM_read_bio_ex(bio.get(), &name, &header, &data, &size, PEM_FLAG_SECURE) != 1) {
+      ERR_clear_error();
+      return false;
+    }
+    std::string_view label(name);
+    bool is_key = true;
+    if (label == "PRIVATE KEY") {
+      der.structure = "PrivateKeyInfo";
+      der.type = pkcs8_key_type(data, size);
+    } else if (label == "RSA PRIVATE KEY") {
+      der.structure = "type-specific";
+      der.type = "RSA";
+    } else if (label == "EC PRIVATE KEY") {
+      der.structure = "type-specific";
+      der.type = "EC";
+    } else if (label == "ENCRYPTED PRIVATE KEY" ||
+               std::string_view(header).find("ENCRYPTED") != std::string_view::npos) {
+      encrypted = true;
+    } else if (label.find("PRIVATE KEY") == std::string_view::npos) {
+      is_key = false;
+    }
+    OPENSSL_secure_free(name);
+    OPENSSL_secure_free(header);
+    if (is_key) {
+      der.data = data;
+      der.size = size;
+      return true;
+    }
+    OPENSSL_secure_clear_free(data, static_cast<std::size_t>(size));
   }
-  std::string_view label(name);
-  if (label == "PRIVATE KEY") {
-    der.structure = "PrivateKeyInfo";
-    der.type = pkcs8_key_type(der.data, der.size);
-  } else if (label == "RSA PRIVATE KEY") {
-    der.structure = "type-specific";
-    der.type = "RSA";
-  } else if (label == "EC PRIVATE KEY") {
-    der.structure = "type-specific";
-    der.type = "EC";
-  } else if (label == "ENCRYPTED PRIVATE KEY" || std::string_view(header).find("ENCRYPTED") != std::string_view::npos) {
-    encrypted = true;
-  }
-  OPENSSL_free(name);
-  OPENSSL_free(header);
-  return true;
 }
 
 }  // namespace

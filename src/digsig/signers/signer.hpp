@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "digsig/archive/archive.hpp"
 #include "digsig/jobs/job.hpp"
 #include "digsig/keystore/keystore.hpp"
 #include "digsig/signers/sign_request.hpp"
@@ -21,6 +22,7 @@ struct SignerSettings {
   std::string imx_cst_base = "/opt/NXP";
   std::string rk_tools_path;
   std::string pkcs11_pin;  // never logged
+  archive::Limits archive_limits;
 };
 
 struct SignerContext {

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "digsig/signers/modules_signer.hpp"
 #include "digsig/signers/swupdate_signer.hpp"
 
 namespace digsig::signers {
@@ -14,6 +15,7 @@ struct Entry {
 };
 
 constexpr std::array k_signers{
+    Entry{"modules", &create_modules_signer},
     Entry{"swupdate", &create_swupdate_signer},
 };
 

@@ -21,11 +21,17 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 std::string find_in_path(const std::string& name, const std::vector<std::string>& env) {
-  if (name.find('/') != std::string::npos) return name;
   std::string path = "/usr/bin:/bin";
   for (const auto& e : env) {
     if (e.starts_with("PATH=")) path = e.substr(5);
   }
+  return find_program(name, path);
+}
+
+}  // namespace
+
+std::string find_program(const std::string& name, const std::string& path) {
+  if (name.find('/') != std::string::npos) return name;
   std::size_t start = 0;
   while (start <= path.size()) {
     auto end = path.find(':', start);
@@ -36,6 +42,8 @@ std::string find_in_path(const std::string& name, const std::vector<std::string>
   }
   return {};
 }
+
+namespace {
 
 // Logs complete lines from `pending`, keeping an incomplete last line.
 void log_lines(const std::string& tool, std::string& pending, bool flush_all) {

@@ -35,6 +35,10 @@ struct Outcome {
   [[nodiscard]] std::string tail(std::size_t lines) const;
 };
 
+// The full path of `name` looked up in the colon-separated `path` (a name
+// with a '/' is returned as it is), or "" if it is not there.
+[[nodiscard]] std::string find_program(const std::string& name, const std::string& path);
+
 // Fails only if the tool cannot be started (not found, not executable).
 [[nodiscard]] Result<Outcome> run(const Command& command);
 

@@ -1,0 +1,234 @@
+#include "digsig/signers/modules_signer.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "digsig/archive/rewrite.hpp"
+#include "digsig/crypto/cms.hpp"
+#include "digsig/crypto/keys.hpp"
+#include "digsig/formats/module_signature.hpp"
+#include "digsig/signers/selector_keys.hpp"
+#include "digsig/tools/runner.hpp"
+#include "digsig/util/log.hpp"
+#include "digsig/util/names.hpp"
+
+namespace digsig::signers {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A compressed module format: how the kernel build (scripts/Makefile.modinst)
+// compresses, and how to undo it. Each is run with the job directory as its
+// working directory on a file of its own.
+struct Compression {
+  std::string_view suffix;
+  std::vector<std::string> decompress;  // followed by the file name
+  std::vector<std::string> compress;    // followed by the file name
+};
+
+const std::array k_compressions{
+    Compression{".ko.xz", {"xz", "-d", "-f", "-q"}, {"xz", "--check=crc32", "--lzma2=dict=1MiB", "-f", "-q"}},
+    Compression{".ko.gz", {"gzip", "-d", "-f", "-q"}, {"gzip", "-n", "-f", "-q"}},
+    Compression{".ko.zst", {"zstd", "-d", "-f", "-q", "--rm"}, {"zstd", "-T0", "-f", "-q", "--rm"}},
+};
+
+const Compression* compression_of(std::string_view name) {
+  for (const auto& c : k_compressions) {
+    if (name.ends_with(c.suffix)) return &c;
+  }
+  return nullptr;
+}
+
+bool is_module_name(std::string_view name) {
+  return name.ends_with(".ko") || compression_of(name) != nullptr;
+}
+
+Result<const char*> parse_hashalg(std::string_view value) {
+  if (value.empty() || value == "sha512") return "SHA512";
+  if (value == "sha384") return "SHA384";
+  if (value == "sha256") return "SHA256";
+  return fail(ErrorKind::bad_request,
+              fmt::format("Invalid parameters: hashalg {} is not supported; use sha256, sha384 or "
+                          "sha512",
+                          quote(value)));
+}
+
+std::string read_whole(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// What one request signs with: the key and certificate, decoded once.
+struct ModuleKey {
+  crypto::PKeyPtr key;
+  crypto::X509Ptr cert;
+  const char* digest;
+};
+
+class ModulesSigner : public Signer {
+ public:
+  explicit ModulesSigner(const SignerContext& context)
+      : keys_(context.keys), limits_(context.settings.archive_limits) {
+    info_ = SignerInfo{
+        .name = "modules",
+        .route = "/sign/modules",
+        .signtype = "kmodsign",
+        .selector_field = "machine",
+        .summary = "Linux kernel modules in a tarball, signed as scripts/sign-file does",
+        .fields = {"machine (required)", "hashalg: sha256, sha384 or sha512 (default)",
+                   "artifact (file, required): tar.gz of a module tree"},
+        .keys = {"kernel-signkey.priv", "kernel-signkey.x509"},
+        .tools = {},
+    };
+  }
+
+  const SignerInfo& info() const override { return info_; }
+
+  Readiness readiness() const override {
+    Readiness r;
+    for (const auto& c : k_compressions) {
+      if (tools::find_program(c.compress[0], "/usr/bin:/bin").empty()) {
+        r.missing.push_back(fmt::format("{} (only for *{} modules)", c.compress[0], c.suffix));
+      }
+    }
+    return r;  // ready: uncompressed modules need nothing
+  }
+
+  Result<SignResult> sign(const SignRequest& request, jobs::Job& job) override {
+    auto machine = request.required_field("machine", "Machine name missing");
+    if (!machine) return std::unexpected(machine.error());
+    auto digest = parse_hashalg(request.field_or("hashalg", "sha512"));
+    if (!digest) return std::unexpected(digest.error());
+    auto artifact = request.required_file("artifact");
+    if (!artifact) return std::unexpected(artifact.error());
+    auto keys = SelectorKeys::open(keys_, info_, *machine);
+    if (!keys) return std::unexpected(keys.error());
+    auto key = load_key(*keys, *digest);
+    if (!key) return std::unexpected(key.error());
+
+    auto out = job.path_for("signed-modules.tar.gz");
+    if (!out) return std::unexpected(out.error());
+    std::atomic<unsigned> counter{0};
+    archive::Selector select = [](const archive::CheckedMember& m) -> Result<bool> {
+      if (!is_module_name(m.name)) return false;
+      if (m.type == AE_IFDIR) {
+        return fail(ErrorKind::bad_request,
+                    fmt::format("Invalid artifact: {} is named like a module but is a directory",
+                                quote(m.name)));
+      }
+      return m.type == AE_IFREG;
+    };
+    archive::Transform transform = [&](const std::string& name,
+                                       std::string content) -> Result<std::string> {
+      if (const auto* c = compression_of(name)) {
+        return sign_compressed(*key, *c, name, std::move(content), job, counter.fetch_add(1));
+      }
+      return sign_module(*key, name, std::move(content));
+    };
+    archive::RewriteOptions options;
+    options.limits = limits_;
+    options.workers = std::max(1u, std::thread::hardware_concurrency());
+    options.deadline = job.deadline();
+    auto stats = archive::rewrite((*artifact)->path, *out, select, transform, options);
+    if (!stats) return std::unexpected(stats.error());
+    log::info("signed {} modules ({} archive members)", stats->transformed, stats->members);
+    auto result = SignResult::of_file(*out, "signed-modules.tar.gz", "application/gzip");
+    result.keys_used = {"kernel-signkey.priv", "kernel-signkey.x509"};
+    return result;
+  }
+
+ private:
+  static Result<ModuleKey> load_key(const SelectorKeys& keys, const char* digest) {
+    auto key_material = keys.load("kernel-signkey.priv");
+    if (!key_material) return std::unexpected(key_material.error());
+    auto cert_material = keys.load("kernel-signkey.x509");
+    if (!cert_material) return std::unexpected(cert_material.error());
+    auto key = crypto::load_private_key(*key_material);
+    if (!key) return std::unexpected(key.error());
+    auto cert = crypto::load_certificate(*cert_material);
+    if (!cert) return std::unexpected(cert.error());
+    if (auto ok = crypto::check_key_matches(cert->get(), key->get(), *cert_material, *key_material);
+        !ok) {
+      return std::unexpected(ok.error());
+    }
+    return ModuleKey{std::move(*key), std::move(*cert), digest};
+  }
+
+  static Result<std::string> sign_module(const ModuleKey& key, const std::string& name,
+                                         std::string module) {
+    module.resize(formats::unsigned_module_length(module));
+    crypto::CmsOptions options;
+    options.smime_capabilities = false;
+    options.signed_attributes = false;
+    options.include_certificate = false;
+    options.digest = key.digest;
+    auto der = crypto::cms_sign_buffer(key.cert.get(), key.key.get(), nullptr, module.data(),
+                                       module.size(), options);
+    if (!der) {
+      return fail(der.error().kind, fmt::format("{}: {}", quote(name), der.error().message));
+    }
+    formats::append_module_signature(module, *der);
+    return module;
+  }
+
+  static Result<std::string> sign_compressed(const ModuleKey& key, const Compression& c,
+                                             const std::string& name, std::string content,
+                                             const jobs::Job& job, unsigned n) {
+    // Our own file names inside the job directory, never the client's.
+    auto compressed = job.dir() / fmt::format("module-{}{}", n, c.suffix);
+    auto plain = job.dir() / fmt::format("module-{}.ko", n);
+    {
+      std::ofstream f(compressed, std::ios::binary);
+      f.write(content.data(), static_cast<std::streamsize>(content.size()));
+      if (!f.flush()) return fail(ErrorKind::internal, "cannot write a temporary module file");
+    }
+    auto run_tool = [&](std::vector<std::string> argv, const fs::path& file) -> Result<void> {
+      argv.push_back(file.filename().string());
+      tools::Command cmd{.argv = argv, .cwd = job.dir(), .env = {"PATH=/usr/bin:/bin"},
+                         .deadline = job.deadline()};
+      auto outcome = tools::run(cmd);
+      if (!outcome) return std::unexpected(outcome.error());
+      if (!outcome->succeeded()) {
+        return fail(ErrorKind::bad_request,
+                    fmt::format("Invalid artifact: {} could not be processed by {}: {}", quote(name),
+                                argv[0], outcome->tail(3)));
+      }
+      return {};
+    };
+    if (auto ok = run_tool(c.decompress, compressed); !ok) return std::unexpected(ok.error());
+    fs::remove(compressed);
+    auto signed_module = sign_module(key, name, read_whole(plain));
+    if (!signed_module) return signed_module;
+    {
+      std::ofstream f(plain, std::ios::binary | std::ios::trunc);
+      f.write(signed_module->data(), static_cast<std::streamsize>(signed_module->size()));
+      if (!f.flush()) return fail(ErrorKind::internal, "cannot write a temporary module file");
+    }
+    if (auto ok = run_tool(c.compress, plain); !ok) return std::unexpected(ok.error());
+    std::error_code ec;
+    fs::remove(plain, ec);
+    auto result = read_whole(compressed);
+    fs::remove(compressed, ec);
+    return result;
+  }
+
+  keystore::KeyStore& keys_;
+  archive::Limits limits_;
+  SignerInfo info_;
+};
+
+}  // namespace
+
+std::unique_ptr<Signer> create_modules_signer(const SignerContext& context) {
+  return std::make_unique<ModulesSigner>(context);
+}
+
+}  // namespace digsig::signers
