@@ -48,6 +48,27 @@ for sel in "${selectors[@]}"; do
     issue_cert "$d/cms-private.key" "$d/cms.cert" "$sel swupdate signer"
     cp "$d/cms.cert" "$pki/$sel-swupdate-cms.cert"
   fi
+
+  # Kernel modules: a private key and its self-signed X.509 certificate, as
+  # the kernel's certs/Makefile makes them (RSA-4096 is the kernel's default).
+  d="$out/keys/$sel/kmodsign"
+  mkdir -p "$d"
+  if [ ! -f "$d/kernel-signkey.priv" ]; then
+    openssl req -new -x509 -newkey rsa:4096 -nodes -sha256 -days 3650 \
+      -subj "/CN=$sel kernel module signing key" \
+      -addext "basicConstraints=critical,CA:FALSE" -addext "keyUsage=digitalSignature" \
+      -addext "extendedKeyUsage=codeSigning" \
+      -keyout "$d/kernel-signkey.priv" -out "$d/kernel-signkey.x509" 2>/dev/null
+    cp "$d/kernel-signkey.x509" "$pki/$sel-kmodsign.x509"
+  fi
+
+  # OP-TEE: the TA signing key (RSA-2048, like optee_os's default_ta.pem).
+  d="$out/keys/$sel/opteesign"
+  mkdir -p "$d"
+  if [ ! -f "$d/optee-signing-key.pem" ]; then
+    openssl genrsa -out "$d/optee-signing-key.pem" 2048 2>/dev/null
+    openssl rsa -in "$d/optee-signing-key.pem" -pubout -out "$pki/$sel-optee-public.pem" 2>/dev/null
+  fi
 done
 chmod -R go-rwx "$out/keys"
 echo "development keys for ${selectors[*]} in $out/keys (CA and public keys in $out/pki)"

@@ -75,4 +75,30 @@ Result<std::vector<unsigned char>> sign_buffer(EVP_PKEY* key, const void* data, 
   return finish(ctx->get());
 }
 
+Result<std::vector<unsigned char>> sign_digest(EVP_PKEY* key, const unsigned char* digest,
+                                               std::size_t size, const SignParams& params) {
+  PKeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+  EVP_MD* md = EVP_MD_fetch(nullptr, params.digest, nullptr);
+  bool ok = ctx && md != nullptr && EVP_PKEY_sign_init(ctx.get()) == 1 &&
+            EVP_PKEY_CTX_set_signature_md(ctx.get(), md) == 1;
+  EVP_MD_free(md);
+  if (ok && is_rsa(key) && params.padding != Padding::pkcs1) {
+    int salt = params.padding == Padding::pss_max_salt ? RSA_PSS_SALTLEN_MAX : RSA_PSS_SALTLEN_DIGEST;
+    ok = EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) == 1 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx.get(), salt) == 1;
+  } else if (ok && is_rsa(key)) {
+    ok = EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1;
+  }
+  std::size_t len = 0;
+  if (!ok || EVP_PKEY_sign(ctx.get(), nullptr, &len, digest, size) != 1) {
+    return fail(ErrorKind::signing_failed, fmt::format("signing failed: {}", openssl_errors()));
+  }
+  std::vector<unsigned char> sig(len);
+  if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest, size) != 1) {
+    return fail(ErrorKind::signing_failed, fmt::format("signing failed: {}", openssl_errors()));
+  }
+  sig.resize(len);
+  return sig;
+}
+
 }  // namespace digsig::crypto

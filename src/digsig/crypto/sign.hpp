@@ -26,6 +26,13 @@ struct SignParams {
                                                              std::size_t size,
                                                              const SignParams& params);
 
+// Signs a digest computed elsewhere ("prehashed"); `params.digest` names
+// the hash it was made with. For RSA-PSS the salt length is the digest's.
+[[nodiscard]] Result<std::vector<unsigned char>> sign_digest(EVP_PKEY* key,
+                                                             const unsigned char* digest,
+                                                             std::size_t size,
+                                                             const SignParams& params);
+
 [[nodiscard]] bool is_rsa(const EVP_PKEY* key);
 
 }  // namespace digsig::crypto

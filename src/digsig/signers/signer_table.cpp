@@ -3,6 +3,7 @@
 #include <array>
 
 #include "digsig/signers/modules_signer.hpp"
+#include "digsig/signers/optee_signer.hpp"
 #include "digsig/signers/swupdate_signer.hpp"
 
 namespace digsig::signers {
@@ -16,6 +17,7 @@ struct Entry {
 
 constexpr std::array k_signers{
     Entry{"modules", &create_modules_signer},
+    Entry{"optee", &create_optee_signer},
     Entry{"swupdate", &create_swupdate_signer},
 };
 
