@@ -21,6 +21,12 @@ Try, from another terminal:
        --output sw-description.sig http://localhost:$port/sign/swupdate
   openssl cms -verify -binary -inform DER -in sw-description.sig -content sw-description \\
        -CAfile $root/demo/pki/ca.crt -purpose any -out /dev/null
+
+  mkdir -p tree/lib/modules/6.1/extra && echo 'int f(void) { return 1; }' > m.c
+  cc -c m.c -o tree/lib/modules/6.1/extra/m.ko && tar -C tree -czf modules-in.tar.gz .
+  curl --fail -X POST -F machine=demo -F artifact=@modules-in.tar.gz \\
+       --output modules-out.tar.gz http://localhost:$port/sign/modules
+
   curl http://localhost:$port/signers
 
 EOT

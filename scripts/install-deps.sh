@@ -8,7 +8,7 @@
 set -euo pipefail
 
 build=(build-essential xz-utils gzip zstd cmake ninja-build pkg-config libcpp-httplib-dev libssl-dev
-       libarchive-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
+       libarchive-dev zlib1g-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
        nlohmann-json3-dev)
 demo=(openssl curl ca-certificates)
 test=(libgtest-dev libgmock-dev openssl curl jq swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd)

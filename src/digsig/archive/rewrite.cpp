@@ -3,11 +3,16 @@
 #include <archive.h>
 #include <fmt/format.h>
 
+#include <condition_variable>
 #include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <future>
 #include <memory>
 #include <semaphore>
 
+#include "digsig/archive/parallel_gzip.hpp"
 #include "digsig/util/log.hpp"
 #include "digsig/util/names.hpp"
 
@@ -19,18 +24,108 @@ using ReadPtr = std::unique_ptr<struct archive, decltype(&archive_read_free)>;
 using WritePtr = std::unique_ptr<struct archive, decltype(&archive_write_free)>;
 using EntryPtr = std::unique_ptr<archive_entry, decltype(&archive_entry_free)>;
 
-constexpr std::uint64_t k_max_buffered_small = 1 << 20;  // a copied file held while others sign
-
 Error corrupt() {
   return Error{ErrorKind::bad_request, "Invalid artifact: the tar archive is corrupt or truncated"};
 }
 
-// One member waiting for its turn to be written.
-struct Pending {
-  EntryPtr entry{nullptr, archive_entry_free};
+// One piece of output, in order: a member's header with its content (a
+// transform's future, or bytes), or a further chunk of a large member.
+struct Item {
+  EntryPtr entry{nullptr, archive_entry_free};  // null: a chunk of the previous member
   std::string name;
   std::future<Result<std::string>> transformed;  // valid() for selected members
-  std::string data;                              // copied content otherwise
+  std::string data;
+};
+
+// Writes items on its own thread, so that compressing the output overlaps
+// reading the input and signing. The queue is bounded in items and bytes.
+class Writer {
+ public:
+  Writer(struct archive* out, std::size_t max_items)
+      : out_(out), max_items_(max_items), thread_([this] { loop(); }) {}
+
+  ~Writer() { finish(); }
+
+  // False once the writer has failed (the caller stops reading).
+  bool push(Item item) {
+    std::unique_lock lock(mutex_);
+    space_.wait(lock, [&] {
+      return failed() || (queue_.size() < max_items_ && bytes_ < k_max_queued_bytes);
+    });
+    if (failed()) return false;
+    bytes_ += item.data.size();
+    queue_.push_back(std::move(item));
+    ready_.notify_one();
+    return true;
+  }
+
+  // Waits until everything pushed is written; returns the first error.
+  Result<void> finish() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+      ready_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+    if (error_) return std::unexpected(*error_);
+    return {};
+  }
+
+ private:
+  static constexpr std::uint64_t k_max_queued_bytes = 64ull << 20;
+
+  bool failed() const { return error_.has_value(); }
+
+  void loop() {
+    for (;;) {
+      Item item;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [&] { return done_ || !queue_.empty(); });
+        if (queue_.empty()) return;
+        item = std::move(queue_.front());
+        queue_.pop_front();
+        bytes_ -= item.data.size();
+        space_.notify_one();
+      }
+      if (failed()) continue;  // drain: transforms still finish
+      auto ok = write(item);
+      if (!ok) {
+        std::lock_guard lock(mutex_);
+        error_ = ok.error();
+        space_.notify_all();
+      }
+    }
+  }
+
+  Result<void> write(Item& item) {
+    if (item.transformed.valid()) {
+      auto result = item.transformed.get();
+      if (!result) return std::unexpected(result.error());
+      item.data = std::move(*result);
+      archive_entry_set_size(item.entry.get(), static_cast<la_int64_t>(item.data.size()));
+    }
+    if (item.entry && archive_write_header(out_, item.entry.get()) != ARCHIVE_OK) {
+      return fail(ErrorKind::internal, fmt::format("could not write member {}: {}",
+                                                   quote(item.name), archive_error_string(out_)));
+    }
+    if (!item.data.empty() && archive_write_data(out_, item.data.data(), item.data.size()) !=
+                                  static_cast<la_ssize_t>(item.data.size())) {
+      return fail(ErrorKind::internal, fmt::format("could not write member {}", quote(item.name)));
+    }
+    return {};
+  }
+
+  struct archive* out_;
+  const std::size_t max_items_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::condition_variable space_;
+  std::deque<Item> queue_;
+  std::uint64_t bytes_ = 0;
+  bool done_ = false;
+  std::optional<Error> error_;
+  std::thread thread_;
 };
 
 class Rewriter {
@@ -38,13 +133,6 @@ class Rewriter {
   Rewriter(const Selector& select, const Transform& transform, const RewriteOptions& options)
       : select_(select), transform_(transform), options_(options), checker_(options.limits),
         running_(static_cast<std::ptrdiff_t>(std::max<std::size_t>(1, options.workers))) {}
-
-  ~Rewriter() {
-    // Every started transform finishes before the objects it uses go away.
-    for (auto& p : pending_) {
-      if (p.transformed.valid()) p.transformed.wait();
-    }
-  }
 
   Result<RewriteStats> run(const std::filesystem::path& in_path,
                            const std::filesystem::path& out_path) {
@@ -56,23 +144,56 @@ class Rewriter {
     if (archive_read_open_filename(in.get(), in_path.c_str(), 1 << 16) != ARCHIVE_OK) {
       return fail(ErrorKind::bad_request, "Invalid artifact: not a gzip-compressed tar archive");
     }
-    out_ = WritePtr(archive_write_new(), archive_write_free);
-    archive_write_set_format_gnutar(out_.get());
-    archive_write_add_filter_gzip(out_.get());
-    auto level = std::to_string(std::clamp(options_.gzip_level, 1, 9));
-    archive_write_set_filter_option(out_.get(), "gzip", "compression-level", level.c_str());
-    archive_write_set_bytes_in_last_block(out_.get(), 1);
-    if (archive_write_open_filename(out_.get(), out_path.c_str()) != ARCHIVE_OK) {
+    // libarchive writes the tar stream; compression is ours, in parallel.
+    ParallelGzip gzip(std::clamp(options_.gzip_level, 1, 9), options_.workers);
+    if (auto ok = gzip.open(out_path); !ok) return std::unexpected(ok.error());
+    WritePtr out(archive_write_new(), archive_write_free);
+    archive_write_set_format_gnutar(out.get());
+    archive_write_set_bytes_per_block(out.get(), 64 * 1024);
+    archive_write_set_bytes_in_last_block(out.get(), 1);
+    auto write_cb = [](struct archive*, void* self, const void* buf, size_t n) -> la_ssize_t {
+      auto* g = static_cast<ParallelGzip*>(self);
+      return g->write(buf, n) ? static_cast<la_ssize_t>(n) : -1;
+    };
+    if (archive_write_open(out.get(), &gzip, nullptr, write_cb, nullptr) != ARCHIVE_OK) {
       return fail(ErrorKind::internal, "cannot write the response archive");
     }
+    // Enough members in flight to keep every worker busy.
+    Writer writer(out.get(), 4 * std::max<std::size_t>(1, options_.workers) + 4);
+    auto stats = read_all_members(in.get(), writer);
+    auto written = writer.finish();  // also when reading failed: transforms must end
+    if (!stats) return stats;
+    if (!written) return std::unexpected(written.error());
+    if (archive_write_close(out.get()) != ARCHIVE_OK) {
+      return fail(ErrorKind::internal, "could not finish the response archive");
+    }
+    if (auto ok = gzip.finish(); !ok) return std::unexpected(ok.error());
+    return stats;
+  }
 
+ private:
+  Result<RewriteStats> read_all_members(struct archive* in, Writer& writer) {
     RewriteStats stats;
+    bool root_written = false;
+    auto root = [&](archive_entry* original) {
+      EntryPtr entry(original != nullptr ? archive_entry_clone(original) : archive_entry_new(),
+                     archive_entry_free);
+      if (original == nullptr) {
+        archive_entry_set_filetype(entry.get(), AE_IFDIR);
+        archive_entry_set_perm(entry.get(), 0755);
+        archive_entry_set_mtime(entry.get(), std::time(nullptr), 0);
+      }
+      archive_entry_set_pathname(entry.get(), "./");
+      root_written = true;
+      return writer.push(Item{.entry = std::move(entry), .name = "./"});
+    };
+    auto writer_failed = [] { return Error{ErrorKind::internal, "writing the response failed"}; };
     for (;;) {
       if (jobs::Clock::now() >= options_.deadline) {
         return fail(ErrorKind::timeout, "signing did not finish within DIGSIGSERVER_RESPONSE_TIMEOUT");
       }
       archive_entry* entry = nullptr;
-      int r = archive_read_next_header(in.get(), &entry);
+      int r = archive_read_next_header(in, &entry);
       if (r == ARCHIVE_EOF) break;
       if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
         if (stats.members == 0) {
@@ -84,129 +205,58 @@ class Rewriter {
       auto member = checker_.check(entry);
       if (!member) return std::unexpected(member.error());
       if (member->name.empty()) {
-        if (!root_written_) {
-          if (auto ok = write_root(entry); !ok) return std::unexpected(ok.error());
-        }
+        if (!root_written && !root(entry)) return std::unexpected(writer_failed());
         continue;
       }
-      if (!root_written_) {
-        if (auto ok = write_root(nullptr); !ok) return std::unexpected(ok.error());
-      }
+      if (!root_written && !root(nullptr)) return std::unexpected(writer_failed());
       auto selected = select_(*member);
       if (!selected) return std::unexpected(selected.error());
 
-      Pending p;
-      p.entry.reset(archive_entry_clone(entry));
-      p.name = member->name;
-      archive_entry_set_pathname(p.entry.get(),
-                                 ("./" + member->name + (member->type == AE_IFDIR ? "/" : "")).c_str());
+      Item item;
+      item.entry.reset(archive_entry_clone(entry));
+      item.name = member->name;
+      archive_entry_set_pathname(
+          item.entry.get(), ("./" + member->name + (member->type == AE_IFDIR ? "/" : "")).c_str());
       if (member->hardlink) {
-        archive_entry_set_hardlink(p.entry.get(), ("./" + member->link_target).c_str());
+        archive_entry_set_hardlink(item.entry.get(), ("./" + member->link_target).c_str());
       }
       bool regular = member->type == AE_IFREG && !member->hardlink;
-      if (regular && *selected && !member->hardlink) {
-        auto content = read_all(in.get(), entry, options_.max_transform_bytes);
+      if (regular && *selected) {
+        auto content = read_data(in, entry, options_.max_transform_bytes);
         if (!content) return std::unexpected(content.error());
         ++stats.transformed;
-        p.transformed = std::async(std::launch::async,
-                                   [this, name = p.name, id = std::string(log::request_id()),
-                                    data = std::move(*content)]() mutable {
-                                     log::RequestScope scope(id);
-                                     running_.acquire();
-                                     auto result = transform_(name, std::move(data));
-                                     running_.release();
-                                     return result;
-                                   });
-        pending_.push_back(std::move(p));
-      } else if (regular && !pending_.empty() &&
-                 archive_entry_size(entry) <= static_cast<la_int64_t>(k_max_buffered_small)) {
-        auto content = read_all(in.get(), entry, k_max_buffered_small);
-        if (!content) return std::unexpected(content.error());
-        p.data = std::move(*content);
-        pending_.push_back(std::move(p));
-      } else {
-        // Written now: everything before it goes first.
-        if (auto ok = flush(0); !ok) return std::unexpected(ok.error());
-        if (auto ok = copy_through(in.get(), p, regular); !ok) return std::unexpected(ok.error());
+        item.transformed = std::async(std::launch::async,
+                                      [this, name = item.name, id = std::string(log::request_id()),
+                                       data = std::move(*content)]() mutable {
+                                        log::RequestScope scope(id);
+                                        running_.acquire();
+                                        auto result = transform_(name, std::move(data));
+                                        running_.release();
+                                        return result;
+                                      });
+        if (!writer.push(std::move(item))) return std::unexpected(writer_failed());
+      } else if (regular) {
+        // Copied in chunks: the header first, then the content as it is read.
+        if (!writer.push(std::move(item))) return std::unexpected(writer_failed());
+        for (;;) {
+          std::string chunk(k_chunk, '\0');
+          auto n = archive_read_data(in, chunk.data(), chunk.size());
+          if (n < 0) return std::unexpected(corrupt());
+          if (n == 0) break;
+          chunk.resize(static_cast<std::size_t>(n));
+          if (!writer.push(Item{.name = member->name, .data = std::move(chunk)})) {
+            return std::unexpected(writer_failed());
+          }
+        }
+      } else if (!writer.push(std::move(item))) {
+        return std::unexpected(writer_failed());
       }
-      if (auto ok = flush(2 * std::max<std::size_t>(1, options_.workers) + 2); !ok) {
-        return std::unexpected(ok.error());
-      }
     }
-    if (!root_written_) {
-      if (auto ok = write_root(nullptr); !ok) return std::unexpected(ok.error());
-    }
-    if (auto ok = flush(0); !ok) return std::unexpected(ok.error());
-    if (archive_write_close(out_.get()) != ARCHIVE_OK) {
-      return fail(ErrorKind::internal, "could not finish the response archive");
-    }
+    if (!root_written && !root(nullptr)) return std::unexpected(writer_failed());
     return stats;
   }
 
- private:
-  Result<void> write_root(archive_entry* original) {
-    EntryPtr root(original != nullptr ? archive_entry_clone(original) : archive_entry_new(),
-                  archive_entry_free);
-    if (original == nullptr) {
-      archive_entry_set_filetype(root.get(), AE_IFDIR);
-      archive_entry_set_perm(root.get(), 0755);
-      archive_entry_set_mtime(root.get(), std::time(nullptr), 0);
-    }
-    archive_entry_set_pathname(root.get(), "./");
-    root_written_ = true;
-    return write_header(root.get(), "./");
-  }
-
-  Result<void> write_header(archive_entry* entry, std::string_view name) {
-    if (archive_write_header(out_.get(), entry) != ARCHIVE_OK) {
-      return fail(ErrorKind::internal, fmt::format("could not write member {}: {}", quote(name),
-                                                   archive_error_string(out_.get())));
-    }
-    return {};
-  }
-
-  Result<void> write_data(const std::string& data, std::string_view name) {
-    if (!data.empty() &&
-        archive_write_data(out_.get(), data.data(), data.size()) != static_cast<la_ssize_t>(data.size())) {
-      return fail(ErrorKind::internal, fmt::format("could not write member {}", quote(name)));
-    }
-    return {};
-  }
-
-  // Writes pending members from the front until at most `keep` remain.
-  Result<void> flush(std::size_t keep) {
-    while (pending_.size() > keep) {
-      Pending& p = pending_.front();
-      if (p.transformed.valid()) {
-        auto result = p.transformed.get();
-        if (!result) return std::unexpected(result.error());
-        p.data = std::move(*result);
-        archive_entry_set_size(p.entry.get(), static_cast<la_int64_t>(p.data.size()));
-      }
-      if (auto ok = write_header(p.entry.get(), p.name); !ok) return ok;
-      if (auto ok = write_data(p.data, p.name); !ok) return ok;
-      pending_.pop_front();
-    }
-    return {};
-  }
-
-  Result<void> copy_through(struct archive* in, Pending& p, bool regular) {
-    if (auto ok = write_header(p.entry.get(), p.name); !ok) return ok;
-    if (!regular) return {};
-    const void* buf = nullptr;
-    size_t size = 0;
-    la_int64_t offset = 0;
-    for (;;) {
-      int r = archive_read_data_block(in, &buf, &size, &offset);
-      if (r == ARCHIVE_EOF) return {};
-      if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return std::unexpected(corrupt());
-      if (archive_write_data(out_.get(), buf, size) != static_cast<la_ssize_t>(size)) {
-        return fail(ErrorKind::internal, fmt::format("could not write member {}", quote(p.name)));
-      }
-    }
-  }
-
-  static Result<std::string> read_all(struct archive* in, archive_entry* entry, std::uint64_t max) {
+  static Result<std::string> read_data(struct archive* in, archive_entry* entry, std::uint64_t max) {
     auto declared = archive_entry_size(entry);
     if (declared < 0 || static_cast<std::uint64_t>(declared) > max) {
       return fail(ErrorKind::too_large,
@@ -223,14 +273,13 @@ class Rewriter {
     return data;
   }
 
+  static constexpr std::size_t k_chunk = 1 << 20;
+
   const Selector& select_;
   const Transform& transform_;
   const RewriteOptions& options_;
   MemberChecker checker_;
   std::counting_semaphore<> running_;
-  WritePtr out_{nullptr, archive_write_free};
-  std::deque<Pending> pending_;
-  bool root_written_ = false;
 };
 
 }  // namespace
