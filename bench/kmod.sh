@@ -110,7 +110,7 @@ sig2048=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {
 limit[k4096]=$(awk -v n="$n" -v s="$sig4096" -v g="$gzip_cpu" -v c="$cores" 'BEGIN {printf "%.2f", (n * s + g) / c}')
 limit[k2048]=$(awk -v n="$n" -v s="$sig2048" -v g="$gzip_cpu" -v c="$cores" 'BEGIN {printf "%.2f", (n * s + g) / c}')
 
-echo "one signature (openssl speed): RSA-4096 ${sig4096}s, RSA-2048 ${sig2048}s; gzip -1 of the tree: ${gzip_cpu}s CPU"
+echo "one signature (openssl speed): RSA-4096 ${sig4096}, RSA-2048 ${sig2048}; gzip -1 of the tree: ${gzip_cpu}s CPU"
 printf '%-9s %10s %10s %10s %16s %16s\n' key baseline server limit "baseline/server" "server/limit"
 for keyset in k4096 k2048; do
   awk -v k=$keyset -v b="${base[$keyset]}" -v s="${srv[$keyset]}" -v l="${limit[$keyset]}" \
