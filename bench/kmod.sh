@@ -17,9 +17,8 @@ n=${1:-2000}
 cores=$(nproc)
 SIGN_FILE=/usr/lib/linux-kbuild-6.1/scripts/sign-file
 
-scripts/install-deps.sh bench >/dev/null
-cmake --preset release >/dev/null && cmake --build --preset release >/dev/null
-bin=$PWD/build/release/digsigserver
+source bench/lib.sh
+bench_build
 work=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
@@ -70,18 +69,7 @@ baseline() {  # baseline KEYSET: seconds
 }
 
 # --- this server --------------------------------------------------------------------------
-start_server() {
-  DIGSIGSERVER_KEYFILE_URI="file://$work/keys" DIGSIGSERVER_SPOOL_DIR="$work/spool" \
-    DIGSIGSERVER_LOG_LEVEL=INFO "$bin" --address 127.0.0.1 --port 0 > "$work/server.log" 2>&1 &
-  pid=$!
-  local port=""
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  url="http://127.0.0.1:$port"
-}
+start_server() { bench_start_server "$work/keys" "$work"; }
 server() {  # server KEYSET TARBALL: seconds
   local start
   start=$(now)

@@ -17,25 +17,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
 
-scripts/install-deps.sh bench >/dev/null
-cmake --preset release >/dev/null && cmake --build --preset release >/dev/null
-bin=$PWD/build/release/digsigserver
+source bench/lib.sh
+bench_build
 work=$(mktemp -d)
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 scripts/make-dev-keys.sh "$work" bench >/dev/null
-
-start() {  # start: runs the server on a free port; sets pid and url
-  DIGSIGSERVER_KEYFILE_URI="file://$work/keys" DIGSIGSERVER_SPOOL_DIR="$work/spool" \
-    DIGSIGSERVER_LOG_LEVEL=INFO "$bin" --address 127.0.0.1 --port 0 > "$work/server.log" 2>&1 &
-  pid=$!
-  local port=""
-  for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.log" | head -1)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  url="http://127.0.0.1:$port"
-}
+start() { bench_start_server "$work/keys" "$work"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 

@@ -12,7 +12,7 @@ build=(build-essential xz-utils gzip zstd cmake ninja-build pkg-config libcpp-ht
        nlohmann-json3-dev)
 demo=(openssl curl ca-certificates)
 test=(libgtest-dev libgmock-dev openssl curl jq swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd)
-bench=(wrk)
+bench=(wrk time)
 
 wanted=()
 for purpose in "$@"; do

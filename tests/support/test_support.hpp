@@ -27,6 +27,9 @@ class TempDir {
 };
 
 void write_file(const std::filesystem::path& path, std::string_view content);
+
+// Runs a shell command and returns what it printed on stdout.
+[[nodiscard]] std::string run_command(const std::string& command);
 [[nodiscard]] std::string read_file(const std::filesystem::path& path);
 
 // An in-memory key store: keys by "selector/signtype/keyname".

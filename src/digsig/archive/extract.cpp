@@ -10,6 +10,7 @@
 
 #include "digsig/archive/archive.hpp"
 #include "digsig/archive/member_check.hpp"
+#include "digsig/archive/reader.hpp"
 #include "digsig/util/names.hpp"
 
 namespace digsig::archive {
@@ -18,7 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using ReadPtr = std::unique_ptr<struct archive, decltype(&archive_read_free)>;
 using WritePtr = std::unique_ptr<struct archive, decltype(&archive_write_free)>;
 
 class Extractor {
@@ -26,15 +26,8 @@ class Extractor {
   Extractor(const fs::path& dest, const Limits& limits) : dest_(dest), checker_(limits) {}
 
   Result<void> run(const fs::path& archive_path) {
-    ReadPtr in(archive_read_new(), archive_read_free);
-    archive_read_support_filter_gzip(in.get());
-    archive_read_support_filter_none(in.get());
-    archive_read_support_format_tar(in.get());
-    archive_read_support_format_gnutar(in.get());
-    if (archive_read_open_filename(in.get(), archive_path.c_str(), 1 << 16) != ARCHIVE_OK) {
-      return fail(ErrorKind::bad_request,
-                  "Invalid artifact: not a gzip-compressed tar archive");
-    }
+    auto in = open_reader(archive_path);
+    if (!in) return std::unexpected(in.error());
     WritePtr out(archive_write_disk_new(), archive_write_free);
     // Defence in depth: libarchive's own checks on top of ours. Members are
     // written at absolute paths built from checked names (the server is
@@ -44,19 +37,11 @@ class Extractor {
                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                   ARCHIVE_EXTRACT_NO_OVERWRITE);
 
-    std::uint64_t entries = 0;
-    for (;;) {
-      archive_entry* entry = nullptr;
-      int r = archive_read_next_header(in.get(), &entry);
-      if (r == ARCHIVE_EOF) break;
-      if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-        if (entries == 0) {
-          return fail(ErrorKind::bad_request, "Invalid artifact: not a gzip-compressed tar archive");
-        }
-        return fail(ErrorKind::bad_request, "Invalid artifact: the tar archive is corrupt or truncated");
-      }
-      ++entries;
-      if (auto ok = one(in.get(), out.get(), entry); !ok) return ok;
+    for (std::size_t index = 0;; ++index) {
+      auto entry = next_header(in->get(), index);
+      if (!entry) return std::unexpected(entry.error());
+      if (*entry == nullptr) break;
+      if (auto ok = one(in->get(), out.get(), *entry); !ok) return ok;
     }
     if (archive_write_close(out.get()) != ARCHIVE_OK) {
       return fail(ErrorKind::internal, "could not finish extracting the archive");
@@ -93,10 +78,7 @@ class Extractor {
       for (;;) {
         r = archive_read_data_block(in, &buf, &size, &offset);
         if (r == ARCHIVE_EOF) break;
-        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-          return fail(ErrorKind::bad_request,
-                      "Invalid artifact: the tar archive is corrupt or truncated");
-        }
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) return std::unexpected(corrupt_archive());
         if (archive_write_data_block(out, buf, size, offset) != ARCHIVE_OK) {
           return fail(ErrorKind::internal,
                       fmt::format("could not write archive member {}", quote(name)));

@@ -13,6 +13,7 @@
 #include <semaphore>
 
 #include "digsig/archive/parallel_gzip.hpp"
+#include "digsig/archive/reader.hpp"
 #include "digsig/util/log.hpp"
 #include "digsig/util/names.hpp"
 
@@ -20,13 +21,9 @@ namespace digsig::archive {
 
 namespace {
 
-using ReadPtr = std::unique_ptr<struct archive, decltype(&archive_read_free)>;
 using WritePtr = std::unique_ptr<struct archive, decltype(&archive_write_free)>;
 using EntryPtr = std::unique_ptr<archive_entry, decltype(&archive_entry_free)>;
 
-Error corrupt() {
-  return Error{ErrorKind::bad_request, "Invalid artifact: the tar archive is corrupt or truncated"};
-}
 
 // One piece of output, in order: a member's header with its content (a
 // transform's future, or bytes), or a further chunk of a large member.
@@ -136,14 +133,8 @@ class Rewriter {
 
   Result<RewriteStats> run(const std::filesystem::path& in_path,
                            const std::filesystem::path& out_path) {
-    ReadPtr in(archive_read_new(), archive_read_free);
-    archive_read_support_filter_gzip(in.get());
-    archive_read_support_filter_none(in.get());
-    archive_read_support_format_tar(in.get());
-    archive_read_support_format_gnutar(in.get());
-    if (archive_read_open_filename(in.get(), in_path.c_str(), 1 << 16) != ARCHIVE_OK) {
-      return fail(ErrorKind::bad_request, "Invalid artifact: not a gzip-compressed tar archive");
-    }
+    auto in = open_reader(in_path);
+    if (!in) return std::unexpected(in.error());
     // libarchive writes the tar stream; compression is ours, in parallel.
     ParallelGzip gzip(std::clamp(options_.gzip_level, 1, 9), options_.workers);
     if (auto ok = gzip.open(out_path); !ok) return std::unexpected(ok.error());
@@ -160,7 +151,7 @@ class Rewriter {
     }
     // Enough members in flight to keep every worker busy.
     Writer writer(out.get(), 4 * std::max<std::size_t>(1, options_.workers) + 4);
-    auto stats = read_all_members(in.get(), writer);
+    auto stats = read_all_members(in->get(), writer);
     auto written = writer.finish();  // also when reading failed: transforms must end
     if (!stats) return stats;
     if (!written) return std::unexpected(written.error());
@@ -192,15 +183,10 @@ class Rewriter {
       if (jobs::Clock::now() >= options_.deadline) {
         return fail(ErrorKind::timeout, "signing did not finish within DIGSIGSERVER_RESPONSE_TIMEOUT");
       }
-      archive_entry* entry = nullptr;
-      int r = archive_read_next_header(in, &entry);
-      if (r == ARCHIVE_EOF) break;
-      if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-        if (stats.members == 0) {
-          return fail(ErrorKind::bad_request, "Invalid artifact: not a gzip-compressed tar archive");
-        }
-        return std::unexpected(corrupt());
-      }
+      auto next = next_header(in, stats.members);
+      if (!next) return std::unexpected(next.error());
+      archive_entry* entry = *next;
+      if (entry == nullptr) break;
       ++stats.members;
       auto member = checker_.check(entry);
       if (!member) return std::unexpected(member.error());
@@ -241,7 +227,7 @@ class Rewriter {
         for (;;) {
           std::string chunk(k_chunk, '\0');
           auto n = archive_read_data(in, chunk.data(), chunk.size());
-          if (n < 0) return std::unexpected(corrupt());
+          if (n < 0) return std::unexpected(corrupt_archive());
           if (n == 0) break;
           chunk.resize(static_cast<std::size_t>(n));
           if (!writer.push(Item{.name = member->name, .data = std::move(chunk)})) {
@@ -267,7 +253,7 @@ class Rewriter {
     std::size_t done = 0;
     while (done < data.size()) {
       auto n = archive_read_data(in, data.data() + done, data.size() - done);
-      if (n <= 0) return std::unexpected(corrupt());
+      if (n <= 0) return std::unexpected(corrupt_archive());
       done += static_cast<std::size_t>(n);
     }
     return data;

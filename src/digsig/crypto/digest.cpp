@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "digsig/crypto/ossl.hpp"
+#include "digsig/util/files.hpp"
 
 namespace digsig::crypto {
 
@@ -22,9 +23,7 @@ Result<std::string> sha256_file(const std::filesystem::path& file) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx.get(), digest, &len);
-  std::string hex;
-  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
+  return to_hex(digest, len);
 }
 
 }  // namespace digsig::crypto

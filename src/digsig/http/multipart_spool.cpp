@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "digsig/util/files.hpp"
 #include "digsig/util/names.hpp"
 
 namespace digsig::http {
@@ -35,7 +36,7 @@ bool MultipartSpool::close_current() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(sha_.get(), digest, &len);
-  for (unsigned int i = 0; i < len; ++i) upload.sha256 += fmt::format("{:02x}", digest[i]);
+  upload.sha256 = to_hex(digest, len);
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cctype>
 
+#include "digsig/util/files.hpp"
 #include "digsig/util/log.hpp"
 
 namespace digsig::http {
@@ -20,9 +21,7 @@ std::string new_request_id() {
     static std::atomic<unsigned long> fallback{0};
     return fmt::format("{:016x}", fallback.fetch_add(1));
   }
-  std::string out;
-  for (auto b : bytes) out += fmt::format("{:02x}", b);
-  return out;
+  return to_hex(bytes, sizeof bytes);
 }
 
 bool acceptable_request_id(std::string_view id) {

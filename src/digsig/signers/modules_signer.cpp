@@ -4,8 +4,6 @@
 
 #include <array>
 #include <atomic>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "digsig/archive/rewrite.hpp"
@@ -14,6 +12,7 @@
 #include "digsig/formats/module_signature.hpp"
 #include "digsig/signers/selector_keys.hpp"
 #include "digsig/tools/runner.hpp"
+#include "digsig/util/files.hpp"
 #include "digsig/util/log.hpp"
 #include "digsig/util/names.hpp"
 
@@ -57,13 +56,6 @@ Result<const char*> parse_hashalg(std::string_view value) {
               fmt::format("Invalid parameters: hashalg {} is not supported; use sha256, sha384 or "
                           "sha512",
                           quote(value)));
-}
-
-std::string read_whole(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // What one request signs with: the key and certificate, decoded once.
@@ -185,10 +177,8 @@ class ModulesSigner : public Signer {
     // Our own file names inside the job directory, never the client's.
     auto compressed = job.dir() / fmt::format("module-{}{}", n, c.suffix);
     auto plain = job.dir() / fmt::format("module-{}.ko", n);
-    {
-      std::ofstream f(compressed, std::ios::binary);
-      f.write(content.data(), static_cast<std::streamsize>(content.size()));
-      if (!f.flush()) return fail(ErrorKind::internal, "cannot write a temporary module file");
+    if (auto ok = write_file(compressed, content, "a temporary module file"); !ok) {
+      return std::unexpected(ok.error());
     }
     auto run_tool = [&](std::vector<std::string> argv, const fs::path& file) -> Result<void> {
       argv.push_back(file.filename().string());
@@ -205,17 +195,17 @@ class ModulesSigner : public Signer {
     };
     if (auto ok = run_tool(c.decompress, compressed); !ok) return std::unexpected(ok.error());
     fs::remove(compressed);
-    auto signed_module = sign_module(key, name, read_whole(plain));
+    auto plain_content = read_file(plain);
+    if (!plain_content) return plain_content;
+    auto signed_module = sign_module(key, name, std::move(*plain_content));
     if (!signed_module) return signed_module;
-    {
-      std::ofstream f(plain, std::ios::binary | std::ios::trunc);
-      f.write(signed_module->data(), static_cast<std::streamsize>(signed_module->size()));
-      if (!f.flush()) return fail(ErrorKind::internal, "cannot write a temporary module file");
+    if (auto ok = write_file(plain, *signed_module, "a temporary module file"); !ok) {
+      return std::unexpected(ok.error());
     }
     if (auto ok = run_tool(c.compress, plain); !ok) return std::unexpected(ok.error());
     std::error_code ec;
     fs::remove(plain, ec);
-    auto result = read_whole(compressed);
+    auto result = read_file(compressed);
     fs::remove(compressed, ec);
     return result;
   }

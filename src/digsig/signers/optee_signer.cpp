@@ -2,14 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "digsig/archive/archive.hpp"
 #include "digsig/crypto/keys.hpp"
 #include "digsig/crypto/sign.hpp"
 #include "digsig/formats/optee_ta.hpp"
 #include "digsig/signers/selector_keys.hpp"
+#include "digsig/util/files.hpp"
 #include "digsig/util/log.hpp"
 #include "digsig/util/names.hpp"
 
@@ -22,13 +21,6 @@ namespace fs = std::filesystem;
 constexpr std::string_view k_elf_suffix = ".stripped.elf";
 constexpr std::string_view k_version_suffix = ".ta-version";
 constexpr std::string_view k_key_name = "optee-signing-key.pem";
-
-std::string read_whole(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 Result<std::uint32_t> parse_algo(std::string_view value) {
   if (value.empty() || value == "TEE_ALG_RSASSA_PKCS1_PSS_MGF1_SHA256") {
@@ -126,20 +118,22 @@ class OpteeSigner : public Signer {
     auto version_file = elf.parent_path() / (uuid_text + std::string(k_version_suffix));
     std::error_code ec;
     if (fs::exists(version_file, ec)) {
-      if (!fs::is_regular_file(version_file, ec) ||
-          !formats::parse_ta_version(read_whole(version_file), version)) {
+      auto text = fs::is_regular_file(version_file, ec) ? read_file(version_file)
+                                                        : Result<std::string>(std::string("-"));
+      if (!text || !formats::parse_ta_version(*text, version)) {
         return fail(ErrorKind::bad_request,
                     fmt::format("Invalid artifact: {} must hold a TA version (a decimal or 0x-hex "
                                 "number up to 0xffffffff)",
                                 quote(fs::relative(version_file, tree).string())));
       }
     }
-    auto ta = formats::make_bootstrap_ta(key, read_whole(elf), uuid, version, algo);
+    auto image = read_file(elf);
+    if (!image) return std::unexpected(image.error());
+    auto ta = formats::make_bootstrap_ta(key, *image, uuid, version, algo);
     if (!ta) return std::unexpected(ta.error());
-    auto out_path = elf.parent_path() / (uuid_text + ".ta");
-    std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
-    out.write(ta->data(), static_cast<std::streamsize>(ta->size()));
-    if (!out.flush()) return fail(ErrorKind::internal, "cannot write a signed TA");
+    if (auto ok = write_file(elf.parent_path() / (uuid_text + ".ta"), *ta, "a signed TA"); !ok) {
+      return ok;
+    }
     fs::remove(elf, ec);
     fs::remove(version_file, ec);
     return {};

@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <fstream>
 
 #include "digsig/crypto/cms.hpp"
 #include "digsig/crypto/keys.hpp"
 #include "digsig/crypto/sign.hpp"
 #include "digsig/signers/selector_keys.hpp"
+#include "digsig/util/files.hpp"
 #include "digsig/util/names.hpp"
 
 namespace digsig::signers {
@@ -27,13 +27,6 @@ Result<Method> parse_method(std::string_view value) {
   return fail(ErrorKind::bad_request,
               fmt::format("Invalid parameters: unknown method {}; use RSA, RSAPSS or CMS",
                           quote(value)));
-}
-
-Result<void> write_file(const std::filesystem::path& path, const std::vector<unsigned char>& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-  if (!out.flush()) return fail(ErrorKind::internal, "cannot write the signature");
-  return {};
 }
 
 class SwupdateSigner : public Signer {
@@ -75,7 +68,9 @@ class SwupdateSigner : public Signer {
     auto signature = *method == Method::cms ? sign_cms(*keys, (*input)->path)
                                             : sign_raw(*keys, (*input)->path, *method);
     if (!signature) return std::unexpected(signature.error());
-    if (auto ok = write_file(*out, signature->bytes); !ok) return std::unexpected(ok.error());
+    std::string_view bytes(reinterpret_cast<const char*>(signature->bytes.data()),
+                           signature->bytes.size());
+    if (auto ok = write_file(*out, bytes, "the signature"); !ok) return std::unexpected(ok.error());
     auto result = SignResult::of_file(*out, "sw-description.sig");
     result.keys_used = std::move(signature->keys_used);
     return result;

@@ -10,14 +10,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string run(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen(command.c_str(), "r");
-  char buf[4096];
-  while (auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+using test::run_command;
 
 TEST(PackTest, MembersStartWithDotSlashAsTarDoes) {
   test::TempDir dir;
@@ -28,14 +21,14 @@ TEST(PackTest, MembersStartWithDotSlashAsTarDoes) {
   auto out = dir.path() / "out.tar.gz";
   ASSERT_TRUE(pack(tree, out));
 
-  auto listing = run("tar -tzf " + out.string());
+  auto listing = run_command("tar -tzf " + out.string());
   EXPECT_EQ(listing,
             "./\n./lib/\n./lib/modules/\n./lib/modules/6.1/\n./lib/modules/6.1/a.ko\n"
             "./link\n./top.txt\n");
   // A client extracts by the "./lib/modules" name, as the module class does.
   auto x = dir.path() / "x";
   fs::create_directories(x);
-  run("tar -C " + x.string() + " -xzf " + out.string() + " --no-same-owner ./lib/modules");
+  (void)run_command("tar -C " + x.string() + " -xzf " + out.string() + " --no-same-owner ./lib/modules");
   EXPECT_EQ(test::read_file(x / "lib/modules/6.1/a.ko"), "aaa");
   EXPECT_FALSE(fs::exists(x / "top.txt"));
 }
@@ -63,7 +56,7 @@ TEST(PackTest, RootEntryIsNotPrivate) {
   test::write_file(tree / "f", "f");
   auto out = dir.path() / "out.tar.gz";
   ASSERT_TRUE(pack(tree, out));
-  auto listing = run("tar -tvzf " + out.string() + " | head -1");
+  auto listing = run_command("tar -tvzf " + out.string() + " | head -1");
   EXPECT_TRUE(listing.starts_with("drwxr-xr-x")) << listing;
 }
 

@@ -13,14 +13,7 @@ namespace fs = std::filesystem;
 using test::TarEntry;
 using Type = TarEntry::Type;
 
-std::string listing(const fs::path& tarball) {
-  std::string out;
-  FILE* p = ::popen(("tar -tzf " + tarball.string()).c_str(), "r");
-  char buf[4096];
-  while (auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+std::string listing(const fs::path& tarball) { return test::run_command("tar -tzf " + tarball.string()); }
 
 TEST(RewriteTest, TransformsSelectedFilesInOrderAndCopiesTheRest) {
   test::TempDir dir;
