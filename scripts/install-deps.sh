@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that are missing for a purpose:
 #   build    compiler, CMake and the libraries digsigserver links
-#   demo     build + what the demo key generator and the example calls use
+#   demo     build + the signing tools some signers run + what the demo uses
 #   test     build + the test frameworks and the real verifiers the tests run
 #   bench    test + the load generator used by bench/
 # Usage: install-deps.sh PURPOSE...   (does nothing when all is installed)
@@ -10,8 +10,10 @@ set -euo pipefail
 build=(build-essential xz-utils gzip zstd cmake ninja-build pkg-config libcpp-httplib-dev libssl-dev
        libarchive-dev zlib1g-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
        nlohmann-json3-dev)
-demo=(openssl curl ca-certificates)
-test=(libgtest-dev libgmock-dev openssl curl jq swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd)
+tools=(sbsigntool u-boot-tools device-tree-compiler)
+demo=(openssl curl ca-certificates "${tools[@]}")
+test=(libgtest-dev libgmock-dev openssl curl jq swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd
+      systemd-boot-efi "${tools[@]}")
 bench=(wrk time)
 
 wanted=()

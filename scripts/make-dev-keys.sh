@@ -69,6 +69,25 @@ for sel in "${selectors[@]}"; do
     openssl genrsa -out "$d/optee-signing-key.pem" 2048 2>/dev/null
     openssl rsa -in "$d/optee-signing-key.pem" -pubout -out "$pki/$sel-optee-public.pem" 2>/dev/null
   fi
+
+  # UEFI (Jetson): the db key and certificate.
+  d="$out/keys/$sel/uefisign"
+  mkdir -p "$d"
+  if [ ! -f "$d/db.key" ]; then
+    openssl req -new -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 -subj "/CN=$sel UEFI db" \
+      -keyout "$d/db.key" -out "$d/db.crt" 2>/dev/null
+    cp "$d/db.crt" "$pki/$sel-uefi-db.crt"
+  fi
+
+  # U-Boot FIT: the key mkimage signs with, named "dev" (the default key name).
+  d="$out/keys/$sel/fitimagesign"
+  mkdir -p "$d"
+  if [ ! -f "$d/dev.key" ]; then
+    openssl genrsa -out "$d/dev.key" 2048 2>/dev/null
+    openssl req -new -x509 -key "$d/dev.key" -sha256 -days 3650 -subj "/CN=$sel FIT dev" \
+      -out "$d/dev.crt" 2>/dev/null
+    cp "$d/dev.crt" "$pki/$sel-fit-dev.crt"
+  fi
 done
 chmod -R go-rwx "$out/keys"
 echo "development keys for ${selectors[*]} in $out/keys (CA and public keys in $out/pki)"

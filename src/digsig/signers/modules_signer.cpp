@@ -189,7 +189,7 @@ class ModulesSigner : public Signer {
       if (!outcome->succeeded()) {
         return fail(ErrorKind::bad_request,
                     fmt::format("Invalid artifact: {} could not be processed by {}: {}", quote(name),
-                                argv[0], outcome->tail(3)));
+                                argv[0], outcome->tail_for_client(3, job.dir())));
       }
       return {};
     };

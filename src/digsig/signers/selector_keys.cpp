@@ -1,5 +1,9 @@
 #include "digsig/signers/selector_keys.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace digsig::signers {
 
 Result<SelectorKeys> SelectorKeys::open(keystore::KeyStore& store, const SignerInfo& info,
@@ -20,6 +24,32 @@ Result<keystore::KeyMaterial> SelectorKeys::load(std::string_view keyname) const
     return std::unexpected(ok.error());
   }
   return store_->load(ref);
+}
+
+Result<std::filesystem::path> SelectorKeys::write_for_tool(std::string_view keyname,
+                                                           const jobs::Job& job,
+                                                           std::string_view relative) const {
+  auto material = load(keyname);
+  if (!material) return std::unexpected(material.error());
+  auto path = job.path_for(relative);
+  if (!path) return std::unexpected(path.error());
+  std::error_code ec;
+  std::filesystem::create_directories(path->parent_path(), ec);
+  ::chmod(path->parent_path().c_str(), 0700);
+  int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail(ErrorKind::internal, "cannot create a key file for a tool");
+  const auto& bytes = material->bytes();
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) {
+      ::close(fd);
+      return fail(ErrorKind::internal, "cannot write a key file for a tool");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return *path;
 }
 
 }  // namespace digsig::signers

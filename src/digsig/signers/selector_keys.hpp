@@ -2,6 +2,7 @@
 // selector, checks that its key directory exists, and loads keys by name.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,13 @@ class SelectorKeys {
 
   // not_found if missing; the message names the key and the selector.
   [[nodiscard]] Result<keystore::KeyMaterial> load(std::string_view keyname) const;
+
+  // For tools that demand a key file: writes the key to `relative` inside
+  // the job directory (file 0600, its directory 0700), where it lives only
+  // as long as the job. Returns the path.
+  [[nodiscard]] Result<std::filesystem::path> write_for_tool(std::string_view keyname,
+                                                             const jobs::Job& job,
+                                                             std::string_view relative) const;
 
   [[nodiscard]] const std::string& selector() const { return selector_; }
 

@@ -2,9 +2,11 @@
 
 #include <array>
 
+#include "digsig/signers/fitimage_signer.hpp"
 #include "digsig/signers/modules_signer.hpp"
 #include "digsig/signers/optee_signer.hpp"
 #include "digsig/signers/swupdate_signer.hpp"
+#include "digsig/signers/uefi_signer.hpp"
 
 namespace digsig::signers {
 
@@ -16,9 +18,11 @@ struct Entry {
 };
 
 constexpr std::array k_signers{
+    Entry{"fitimage", &create_fitimage_signer},
     Entry{"modules", &create_modules_signer},
     Entry{"optee", &create_optee_signer},
     Entry{"swupdate", &create_swupdate_signer},
+    Entry{"uefi", &create_uefi_signer},
 };
 
 }  // namespace

@@ -81,6 +81,41 @@ std::string Outcome::tail(std::size_t lines) const {
   return std::string(text.substr(start));
 }
 
+namespace {
+std::string without_dir(std::string text, const std::filesystem::path& dir) {
+  auto needle = dir.string();
+  if (needle.empty()) return text;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
+    text.replace(pos, needle.size(), ".");
+  }
+  return text;
+}
+}  // namespace
+
+std::string Outcome::tail_for_client(std::size_t lines, const std::filesystem::path& dir) const {
+  return without_dir(tail(lines), dir);
+}
+
+std::string Outcome::lines_with(std::initializer_list<std::string_view> markers,
+                                const std::filesystem::path& dir) const {
+  std::string found;
+  std::size_t start = 0;
+  while (start < output.size()) {
+    auto end = output.find('\n', start);
+    if (end == std::string::npos) end = output.size();
+    std::string_view line(output.data() + start, end - start);
+    for (auto marker : markers) {
+      if (line.find(marker) != std::string_view::npos) {
+        if (!found.empty()) found += "; ";
+        found += line;
+        break;
+      }
+    }
+    start = end + 1;
+  }
+  return without_dir(found, dir);
+}
+
 Result<Outcome> run(const Command& command) {
   if (command.argv.empty()) return fail(ErrorKind::internal, "empty command");
   std::string tool_name = fs::path(command.argv[0]).filename().string();

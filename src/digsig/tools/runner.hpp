@@ -33,6 +33,13 @@ struct Outcome {
   [[nodiscard]] bool succeeded() const { return exit_code == 0 && !timed_out; }
   // The last `lines` lines of output, for an error message.
   [[nodiscard]] std::string tail(std::size_t lines) const;
+  // The same with every occurrence of `dir` (the job directory) replaced by
+  // ".", so that no server path reaches a client.
+  [[nodiscard]] std::string tail_for_client(std::size_t lines,
+                                            const std::filesystem::path& dir) const;
+  // The output lines that contain any of `markers`, for a client (as above).
+  [[nodiscard]] std::string lines_with(std::initializer_list<std::string_view> markers,
+                                       const std::filesystem::path& dir) const;
 };
 
 // The full path of `name` looked up in the colon-separated `path` (a name

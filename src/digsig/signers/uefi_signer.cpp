@@ -1,0 +1,141 @@
+#include "digsig/signers/uefi_signer.hpp"
+
+#include <fmt/format.h>
+
+#include "digsig/crypto/cms.hpp"
+#include "digsig/crypto/keys.hpp"
+#include "digsig/signers/selector_keys.hpp"
+#include "digsig/tools/runner.hpp"
+#include "digsig/util/files.hpp"
+#include "digsig/util/names.hpp"
+
+namespace digsig::signers {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t k_attach_alignment = 2048;
+constexpr const char* k_tool_path = "/usr/local/bin:/usr/bin:/bin";
+
+class UefiSigner : public Signer {
+ public:
+  explicit UefiSigner(const SignerContext& context) : keys_(context.keys) {
+    info_ = SignerInfo{
+        .name = "uefi",
+        .route = "/sign/tegra/uefi",
+        .signtype = "uefisign",
+        .selector_field = "machine",
+        .summary = "UEFI payloads: Authenticode (sbsign), detached CMS, or CMS attached",
+        .fields = {"machine (required)",
+                   "signing_type (required): sbsign, signature or attach_signature",
+                   "artifact (file, required)"},
+        .keys = {"db.key", "db.crt"},
+        .tools = {"sbsign (sbsigntool), for signing_type=sbsign"},
+    };
+  }
+
+  const SignerInfo& info() const override { return info_; }
+
+  Readiness readiness() const override {
+    Readiness r;
+    if (tools::find_program("sbsign", k_tool_path).empty()) {
+      r.missing.push_back("sbsign (Debian package sbsigntool), needed for signing_type=sbsign");
+      r.ready = false;
+    }
+    return r;
+  }
+
+  Result<SignResult> sign(const SignRequest& request, jobs::Job& job) override {
+    auto machine = request.required_field("machine", "Machine name missing");
+    if (!machine) return std::unexpected(machine.error());
+    auto type = request.required_field("signing_type", "Invalid parameters");
+    if (!type) return std::unexpected(type.error());
+    if (*type != "sbsign" && *type != "signature" && *type != "attach_signature") {
+      return fail(ErrorKind::bad_request,
+                  fmt::format("Invalid parameters: signing_type {} is not one of sbsign, "
+                              "signature, attach_signature",
+                              quote(*type)));
+    }
+    auto artifact = request.required_file("artifact");
+    if (!artifact) return std::unexpected(artifact.error());
+    auto keys = SelectorKeys::open(keys_, info_, *machine);
+    if (!keys) return std::unexpected(keys.error());
+    auto out = job.path_for("artifact.signed");
+    if (!out) return std::unexpected(out.error());
+
+    auto ok = *type == "sbsign" ? sbsign(*keys, (*artifact)->path, *out, job)
+                                : cms(*keys, (*artifact)->path, *out, *type == "attach_signature");
+    if (!ok) return std::unexpected(ok.error());
+    auto result = SignResult::of_file(*out, "artifact.signed");
+    result.keys_used = {"db.key", "db.crt"};
+    return result;
+  }
+
+ private:
+  static Result<void> sbsign(const SelectorKeys& keys, const fs::path& in, const fs::path& out,
+                             const jobs::Job& job) {
+    auto key = keys.write_for_tool("db.key", job, "keys/db.key");
+    if (!key) return std::unexpected(key.error());
+    auto cert = keys.write_for_tool("db.crt", job, "keys/db.crt");
+    if (!cert) return std::unexpected(cert.error());
+    tools::Command cmd{.argv = {"sbsign", "--key", key->string(), "--cert", cert->string(),
+                                "--output", out.string(), in.string()},
+                       .cwd = job.dir(),
+                       .env = {std::string("PATH=") + k_tool_path},
+                       .deadline = job.deadline()};
+    auto outcome = tools::run(cmd);
+    if (!outcome) return std::unexpected(outcome.error());
+    if (outcome->timed_out) {
+      return fail(ErrorKind::timeout, fmt::format("sbsign ran past the time limit: {}",
+                                                  outcome->tail_for_client(3, job.dir())));
+    }
+    std::error_code ec;
+    if (!outcome->succeeded() || !fs::is_regular_file(out, ec) || fs::file_size(out, ec) == 0) {
+      // sbsign refuses what is not a PE/COFF image: the client's mistake.
+      return fail(ErrorKind::bad_request,
+                  fmt::format("sbsign could not sign the artifact: {}",
+                              outcome->tail_for_client(3, job.dir())));
+    }
+    return {};
+  }
+
+  static Result<void> cms(const SelectorKeys& keys, const fs::path& in, const fs::path& out,
+                          bool attach) {
+    auto key_material = keys.load("db.key");
+    if (!key_material) return std::unexpected(key_material.error());
+    auto cert_material = keys.load("db.crt");
+    if (!cert_material) return std::unexpected(cert_material.error());
+    auto key = crypto::load_private_key(*key_material);
+    if (!key) return std::unexpected(key.error());
+    auto cert = crypto::load_certificate(*cert_material);
+    if (!cert) return std::unexpected(cert.error());
+    if (auto ok = crypto::check_key_matches(cert->get(), key->get(), *cert_material, *key_material);
+        !ok) {
+      return ok;
+    }
+    // As `openssl cms -sign -binary -outform der`: default signed attributes,
+    // S/MIME capabilities, the signer certificate included.
+    auto der = crypto::cms_sign_file(cert->get(), key->get(), nullptr, in, {});
+    if (!der) return std::unexpected(der.error());
+    std::string_view sig(reinterpret_cast<const char*>(der->data()), der->size());
+    if (!attach) return write_file(out, sig, "the signature");
+    auto payload = read_file(in);
+    if (!payload) return std::unexpected(payload.error());
+    auto padded = (payload->size() + k_attach_alignment - 1) / k_attach_alignment * k_attach_alignment;
+    payload->resize(padded, '\0');
+    payload->append(sig);
+    return write_file(out, *payload, "the signed payload");
+  }
+
+  keystore::KeyStore& keys_;
+  SignerInfo info_;
+};
+
+}  // namespace
+
+std::unique_ptr<Signer> create_uefi_signer(const SignerContext& context) {
+  return std::make_unique<UefiSigner>(context);
+}
+
+}  // namespace digsig::signers
