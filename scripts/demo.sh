@@ -27,6 +27,10 @@ Try, from another terminal:
   curl --fail -X POST -F machine=demo -F artifact=@modules-in.tar.gz \\
        --output modules-out.tar.gz http://localhost:$port/sign/modules
 
+  curl --fail -X POST -F machine=demo -F signing_type=sbsign \\
+       -F artifact=@/usr/lib/systemd/boot/efi/systemd-bootx64.efi \\
+       --output systemd-bootx64.efi.signed http://localhost:$port/sign/tegra/uefi
+
   curl http://localhost:$port/signers
 
 EOT
