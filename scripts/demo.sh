@@ -10,7 +10,8 @@ scripts/install-deps.sh demo
 cmake --preset release >/dev/null
 cmake --build --preset release
 
-scripts/make-dev-keys.sh "$root/demo" demo
+scripts/fetch-cst.sh "$root/demo/nxp"
+CST_BASE="$root/demo/nxp" scripts/make-dev-keys.sh "$root/demo" demo
 port=${PORT:-9999}
 cat <<EOT
 
@@ -36,4 +37,5 @@ Try, from another terminal:
 EOT
 export DIGSIGSERVER_KEYFILE_URI="file://$root/demo/keys"
 export DIGSIGSERVER_SPOOL_DIR="$root/demo/spool"
+export DIGSIGSERVER_IMX_CST_BASE="$root/demo/nxp"
 exec build/release/digsigserver --port "$port"

@@ -3,7 +3,9 @@
 #   OUT/keys/<selector>/<signtype>/<keyname>   the key store (DIGSIGSERVER_KEYFILE_URI=file://OUT/keys)
 #   OUT/pki/                                   the development CA and public halves, for verifying
 # Never use these keys for anything but development and tests.
-# Usage: make-dev-keys.sh OUT [SELECTOR...]   (default selector: demo)
+# i.MX keys need NXP's CST (its PKI script and srktool): they are made when
+# CST_BASE names a directory laid out by scripts/fetch-cst.sh.
+# Usage: [CST_BASE=DIR] make-dev-keys.sh OUT [SELECTOR...]   (default selector: demo)
 set -euo pipefail
 
 out=${1:?usage: make-dev-keys.sh OUT [SELECTOR...]}
@@ -87,6 +89,14 @@ for sel in "${selectors[@]}"; do
     openssl req -new -x509 -key "$d/dev.key" -sha256 -days 3650 -subj "/CN=$sel FIT dev" \
       -out "$d/dev.crt" 2>/dev/null
     cp "$d/dev.crt" "$pki/$sel-fit-dev.crt"
+  fi
+
+  # i.MX HAB: NXP's PKI and SRK table, packed as the signer expects.
+  cst_top=${CST_BASE:+$CST_BASE/cst-3.4.1}
+  if [ -n "$cst_top" ] && [ -x "$cst_top/linux64/bin/srktool" ]; then
+    d="$out/keys/$sel/imxsign"
+    mkdir -p "$d"
+    [ -f "$d/imx-cst-keys.tar.gz" ] || "$(dirname "$0")/make-imx-keys.sh" "$cst_top" "$d/imx-cst-keys.tar.gz"
   fi
 done
 chmod -R go-rwx "$out/keys"
