@@ -33,6 +33,8 @@ Try, from another terminal:
        --output systemd-bootx64.efi.signed http://localhost:$port/sign/tegra/uefi
 
   curl http://localhost:$port/signers
+  (i.MX: a CSF naming files under crts/ of $root/demo/keys/demo/imxsign/imx-cst-keys.tar.gz,
+   see docs/signers/imx.md)
 
 EOT
 export DIGSIGSERVER_KEYFILE_URI="file://$root/demo/keys"
