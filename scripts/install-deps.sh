@@ -13,7 +13,7 @@ build=(build-essential xz-utils gzip zstd cmake ninja-build pkg-config libcpp-ht
 tools=(sbsigntool u-boot-tools device-tree-compiler)
 demo=(openssl curl ca-certificates systemd-boot-efi "${tools[@]}")
 test=(libgtest-dev libgmock-dev openssl curl jq swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd
-      systemd-boot-efi "${tools[@]}")
+      systemd-boot-efi mender-artifact "${tools[@]}")
 bench=(wrk time)
 
 wanted=()

@@ -91,6 +91,14 @@ for sel in "${selectors[@]}"; do
     cp "$d/dev.crt" "$pki/$sel-fit-dev.crt"
   fi
 
+  # Mender: the artifact signing key (RSA-2048, PKCS#1 as mender-artifact writes it).
+  d="$out/keys/$sel/mender"
+  mkdir -p "$d"
+  if [ ! -f "$d/private.key" ]; then
+    openssl genrsa -traditional -out "$d/private.key" 2048 2>/dev/null
+    openssl rsa -in "$d/private.key" -pubout -out "$pki/$sel-mender-public.pem" 2>/dev/null
+  fi
+
   # i.MX HAB: NXP's PKI and SRK table, packed as the signer expects.
   cst_top=${CST_BASE:+$CST_BASE/cst-3.4.1}
   if [ -n "$cst_top" ] && [ -x "$cst_top/linux64/bin/srktool" ]; then

@@ -27,6 +27,18 @@ std::string version_text() {
                      fmt::join(signers::names(), " "), fmt::join(keystore::schemes(), " "));
 }
 
+std::vector<std::string> split_dirs(const std::string& list) {
+  std::vector<std::string> dirs;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    auto end = list.find(':', start);
+    if (end == std::string::npos) end = list.size();
+    if (end > start) dirs.push_back(list.substr(start, end - start));
+    start = end + 1;
+  }
+  return dirs;
+}
+
 std::optional<std::string> from_environment(const std::string& name) {
   const char* value = std::getenv(name.c_str());
   if (value == nullptr) return std::nullopt;
@@ -91,7 +103,8 @@ int run(int argc, char** argv) {
         .rk_tools_path = config.rk_tools_path,
         .pkcs11_pin = config.yubihsm_password,
         .archive_limits = {.max_entries = config.archive_max_entries,
-                           .max_total_bytes = config.archive_max_bytes}};
+                           .max_total_bytes = config.archive_max_bytes},
+        .artifact_dirs = split_dirs(config.artifact_dirs)};
     signers::SignerContext context{**store, settings};
     auto all = signers::create_all(context);
 

@@ -60,6 +60,9 @@ const std::array k_settings{
             DIGSIG_NUM(archive_max_entries)},
     Setting{"ARCHIVE_MAX_BYTES", Type::count, "8589934592",
             "bytes an uploaded tarball may unpack to", DIGSIG_NUM(archive_max_bytes)},
+    Setting{"ARTIFACT_DIRS", Type::text, "(none: file:// refused)",
+            "colon-separated directories that file:// artifact URIs (Mender) may point into",
+            DIGSIG_TEXT(artifact_dirs)},
     Setting{"AUDIT_LOG", Type::text, "(terminal log)",
             "file to append one JSON line per signing operation to", DIGSIG_TEXT(audit_log)},
 };

@@ -34,6 +34,7 @@ struct Config {
   std::uint64_t archive_max_entries = 100000;
   std::uint64_t archive_max_bytes = 8ull << 30;
   std::string audit_log;
+  std::string artifact_dirs;  // colon-separated
 };
 
 using Getenv = std::function<std::optional<std::string>(const std::string&)>;

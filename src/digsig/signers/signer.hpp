@@ -23,6 +23,7 @@ struct SignerSettings {
   std::string rk_tools_path;
   std::string pkcs11_pin;  // never logged
   archive::Limits archive_limits;
+  std::vector<std::string> artifact_dirs;  // where file:// artifact URIs may point
 };
 
 struct SignerContext {

@@ -4,6 +4,7 @@
 
 #include "digsig/signers/fitimage_signer.hpp"
 #include "digsig/signers/imx_signer.hpp"
+#include "digsig/signers/mender_signer.hpp"
 #include "digsig/signers/modules_signer.hpp"
 #include "digsig/signers/optee_signer.hpp"
 #include "digsig/signers/swupdate_signer.hpp"
@@ -21,6 +22,7 @@ struct Entry {
 constexpr std::array k_signers{
     Entry{"fitimage", &create_fitimage_signer},
     Entry{"imx", &create_imx_signer},
+    Entry{"mender", &create_mender_signer},
     Entry{"modules", &create_modules_signer},
     Entry{"optee", &create_optee_signer},
     Entry{"swupdate", &create_swupdate_signer},
