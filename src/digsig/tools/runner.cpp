@@ -82,13 +82,19 @@ std::string Outcome::tail(std::size_t lines) const {
 }
 
 namespace {
-std::string without_dir(std::string text, const std::filesystem::path& dir) {
-  auto needle = dir.string();
+std::string without_dir(const std::string& text, const std::filesystem::path& dir) {
+  const auto needle = dir.string();
   if (needle.empty()) return text;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
-    text.replace(pos, needle.size(), ".");
+  std::string out;
+  out.reserve(text.size());
+  std::size_t start = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, start)) {
+    out.append(text, start, pos - start);
+    out.push_back('.');
+    start = pos + needle.size();
   }
-  return text;
+  out.append(text, start, std::string::npos);
+  return out;
 }
 }  // namespace
 
