@@ -9,7 +9,7 @@ bench_build() {
 }
 
 # bench_start_server KEYSTORE_DIR WORK_DIR: sets pid and url.
-bench_start_server() {
+bench_start_server() {  # extra DIGSIGSERVER_* settings come from the environment
   DIGSIGSERVER_KEYFILE_URI="file://$1" DIGSIGSERVER_SPOOL_DIR="$2/spool" \
     DIGSIGSERVER_LOG_LEVEL=INFO "$BIN" --address 127.0.0.1 --port 0 > "$2/server.log" 2>&1 &
   pid=$!

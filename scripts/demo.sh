@@ -32,6 +32,12 @@ Try, from another terminal:
        -F artifact=@/usr/lib/systemd/boot/efi/systemd-bootx64.efi \\
        --output systemd-bootx64.efi.signed http://localhost:$port/sign/tegra/uefi
 
+  head -c 100000 /dev/urandom > rootfs.ext4
+  mender-artifact write rootfs-image -t demo-board -n demo-1 -f rootfs.ext4 -o $root/demo/artifacts/demo.mender
+  curl --fail -X POST -F distro=demo -F artifact-uri=file://$root/demo/artifacts/demo.mender \\
+       http://localhost:$port/sign/mender
+  mender-artifact validate -k $root/demo/pki/demo-mender-public.pem $root/demo/artifacts/demo.mender
+
   curl http://localhost:$port/signers
   (i.MX: a CSF naming files under crts/ of $root/demo/keys/demo/imxsign/imx-cst-keys.tar.gz,
    see docs/signers/imx.md)
@@ -40,4 +46,6 @@ EOT
 export DIGSIGSERVER_KEYFILE_URI="file://$root/demo/keys"
 export DIGSIGSERVER_SPOOL_DIR="$root/demo/spool"
 export DIGSIGSERVER_IMX_CST_BASE="$root/demo/nxp"
+export DIGSIGSERVER_ARTIFACT_DIRS="$root/demo/artifacts"
+mkdir -p "$root/demo/artifacts"
 exec build/release/digsigserver --port "$port"

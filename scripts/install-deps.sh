@@ -11,7 +11,7 @@ build=(build-essential xz-utils gzip zstd cmake ninja-build pkg-config libcpp-ht
        libarchive-dev zlib1g-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
        nlohmann-json3-dev)
 tools=(sbsigntool u-boot-tools device-tree-compiler)
-demo=(openssl curl ca-certificates systemd-boot-efi "${tools[@]}")
+demo=(openssl curl ca-certificates systemd-boot-efi mender-artifact "${tools[@]}")
 test=(libgtest-dev libgmock-dev openssl curl jq swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd
       systemd-boot-efi mender-artifact "${tools[@]}")
 bench=(wrk time)

@@ -188,6 +188,7 @@ class MenderSigner : public Signer {
     if (!in) return std::unexpected(invalid("not a Mender artifact (not a tar archive)"));
     WritePtr out(archive_write_new(), archive_write_free);
     archive_write_set_format_pax_restricted(out.get());
+    archive_write_set_bytes_per_block(out.get(), 1 << 20);  // large writes, few system calls
     archive_write_set_bytes_in_last_block(out.get(), 1);
     if (archive_write_open_fd(out.get(), out_fd) != ARCHIVE_OK) {
       return fail(ErrorKind::internal, "cannot write the signed artifact");
