@@ -13,7 +13,18 @@ mkdir -p "$WORK/nxp/cst-0.0.1/linux64/bin"
 ln -s "$DIGSIG_CST_BASE/cst-3.4.1" "$WORK/nxp/cst-3.4.1"
 printf '#!/bin/sh\nsleep 2\nexec %s "$@"\n' "$DIGSIG_CST_BASE/cst-3.4.1/linux64/bin/cst" > "$WORK/nxp/cst-0.0.1/linux64/bin/cst"
 chmod +x "$WORK/nxp/cst-0.0.1/linux64/bin/cst"
-start_server DIGSIGSERVER_IMX_CST_BASE="$WORK/nxp"
+# "0.0.2" records what it was given (its arguments, and whether the CSF holds
+# the configured PIN: a count, not the PIN), then runs the real cst.
+mkdir -p "$WORK/nxp/cst-0.0.2/linux64/bin"
+cat > "$WORK/nxp/cst-0.0.2/linux64/bin/cst" <<EOD
+#!/bin/sh
+echo "\$@" > "$WORK/cst-args.txt"
+grep -c 'pin-value=Pin-7391-secret"' csf-input.txt > "$WORK/pin-count.txt"
+grep -c 'pin-value=password' csf-input.txt > "$WORK/placeholder-count.txt"
+exec "$DIGSIG_CST_BASE/cst-3.4.1/linux64/bin/cst" "\$@"
+EOD
+chmod +x "$WORK/nxp/cst-0.0.2/linux64/bin/cst"
+start_server DIGSIGSERVER_IMX_CST_BASE="$WORK/nxp" DIGSIGSERVER_YUBIHSM_PASSWORD=Pin-7391-secret
 cd "$WORK"
 PATH="$DIGSIG_CST_BASE/cst-3.4.1/linux64/bin:$PATH"
 mkdir -p pki && tar -C pki -xzf "$KEYS/demo/imxsign/imx-cst-keys.tar.gz"
@@ -94,11 +105,25 @@ check "  ... and the key tarball handed over is not left there" bash -c "! grep 
 check "after the request nothing is left in the spool" spool_empty
 check "the slow request still produced a CSF" test -s slow.bin
 
+# --- backend=pkcs11: CST's PKCS#11 back end, the PIN from the server's setting ------
+# No token is configured here (HSM tests are a later piece of work): what is
+# checked is the invocation contract and that the PIN leaks nowhere.
+sed 's|File = "crts/CSF1_1_sha256_2048_65537_v3_usr_crt.pem"|File = "pkcs11:token=release;object=CSF1;type=cert;pin-value=password"|' csf.txt > csf-pkcs11.txt
+post /sign/imx -F machine=demo -F soctype=mx8m -F cstversion=0.0.2 -F backend=pkcs11 -F csf=@csf-pkcs11.txt -F artifact=@flash.bin
+check "backend=pkcs11 runs cst with -b pkcs11 (and fails without a token, saying so)" \
+  bash -c "[ \"\$(cat '$WORK/cst-args.txt')\" = '-i csf-input.txt -o csf.bin -b pkcs11' ] && [ '$STATUS' = 400 ] && [[ '$BODY' == *'cst could not sign'* ]]"
+check "the CSF cst was given has the configured PIN in place of pin-value=password" \
+  bash -c "[ \"\$(cat '$WORK/pin-count.txt')\" = 1 ] && [ \"\$(cat '$WORK/placeholder-count.txt')\" = 0 ]"
+check "the PIN is in no log line, response or audit record" \
+  bash -c "! grep -q 'Pin-7391-secret' '$WORK/server.log' '$WORK/body'"
+check "  ... and nothing of the request is left in the spool" spool_empty
+expect_error "an unknown backend" 400 "backend 'hsm' is not one of ssl, pkcs11" /sign/imx -F machine=demo -F soctype=mx8m -F cstversion=3.4.1 -F backend=hsm -F csf=@csf.txt -F artifact=@flash.bin
+
 # --- bad input ------------------------------------------------------------------
 write_csf missing.txt "crts/NO_SUCH_crt.pem" flash.bin
 expect_error "a CSF naming a certificate that is not there: CST's message" 400 "cst could not sign" /sign/imx -F machine=demo -F soctype=mx8m -F cstversion=3.4.1 -F csf=@missing.txt -F artifact=@flash.bin
 check "  ... which names the missing file, without server paths" bash -c "grep -q 'NO_SUCH_crt.pem' '$WORK/body' && ! grep -q '$SPOOL' '$WORK/body'"
-expect_error "a CST version that is not installed" 400 "CST version 9.9.9 is not installed on this server; installed: 0.0.1, 3.4.1" /sign/imx -F machine=demo -F soctype=mx8m -F cstversion=9.9.9 -F csf=@csf.txt -F artifact=@flash.bin
+expect_error "a CST version that is not installed" 400 "CST version 9.9.9 is not installed on this server; installed: 0.0.1, 0.0.2, 3.4.1" /sign/imx -F machine=demo -F soctype=mx8m -F cstversion=9.9.9 -F csf=@csf.txt -F artifact=@flash.bin
 expect_error "cstversion with a path" 400 "cstversion '../../bin' is not a version number" /sign/imx -F machine=demo -F soctype=mx8m -F cstversion=../../bin -F csf=@csf.txt -F artifact=@flash.bin
 expect_error "unknown soctype" 400 "soctype 'mx99' is not one of" /sign/imx -F machine=demo -F soctype=mx99 -F cstversion=3.4.1 -F csf=@csf.txt -F artifact=@flash.bin
 expect_error "missing csf" 400 "'csf' is missing" /sign/imx -F machine=demo -F soctype=mx8m -F cstversion=3.4.1 -F artifact=@flash.bin

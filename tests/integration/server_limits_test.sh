@@ -29,6 +29,10 @@ check "GET /healthz answers ok" bash -c "[ \"\$(curl -s '$SERVER_URL/healthz')\"
 curl -s "$SERVER_URL/signers" > signers.json
 check "GET /signers lists swupdate, ready, with its route and keys" \
   jq -e '.signers[] | select(.name == "swupdate") | .ready == true and .route == "/sign/swupdate" and (.keys | length) > 0' signers.json
+check "GET /signers lists every signer compiled in (as --version does)" \
+  bash -c "[ \"\$(jq -r '[.signers[].name] | join(\" \")' signers.json)\" = \"\$(sed -n 's/^signers: //p' version.out)\" ]"
+check "GET /signers shows the tools a signer found and what is missing" \
+  jq -e '(.signers[] | select(.name == "fitimage") | .found | map(startswith("mkimage: /")) | any) and (.signers[] | select(.name == "imx") | .ready == false and (.missing[0] | contains("DIGSIGSERVER_IMX_CST_BASE")))' signers.json
 post /sign/swupdate -F distro=demo -F sw-description=@sw-description -H "X-Request-Id: build-1234"
 check "a client's X-Request-Id is echoed and used in the log" \
   bash -c "grep -qi '^X-Request-Id: build-1234' '$HEADERS' && grep -q '\[build-1234\] POST /sign/swupdate 200' '$WORK/server.log'"

@@ -172,7 +172,8 @@ class Server::Impl {
                       {"keys", info.keys},
                       {"tools", info.tools},
                       {"ready", ready.ready},
-                      {"missing", ready.missing}});
+                      {"missing", ready.missing},
+                      {"found", ready.found}});
     }
     nlohmann::json out = options_.about;
     out["signers"] = list;

@@ -63,9 +63,12 @@ class FitImageSigner : public Signer {
   Readiness readiness() const override {
     Readiness r;
     for (const char* tool : {"mkimage", "fdtget"}) {
-      if (tools::find_program(tool, k_tool_path).empty()) {
+      auto path = tools::find_program(tool, k_tool_path);
+      if (path.empty()) {
         r.ready = false;
         r.missing.push_back(fmt::format("{} (u-boot-tools / device-tree-compiler)", tool));
+      } else {
+        r.found.push_back(fmt::format("{}: {}", tool, path));
       }
     }
     return r;

@@ -10,6 +10,7 @@
 #include "digsig/archive/archive.hpp"
 #include "digsig/signers/selector_keys.hpp"
 #include "digsig/tools/runner.hpp"
+#include "digsig/util/files.hpp"
 #include "digsig/util/names.hpp"
 
 namespace digsig::signers {
@@ -33,7 +34,7 @@ bool valid_version(std::string_view v) {
 class ImxSigner : public Signer {
  public:
   explicit ImxSigner(const SignerContext& context)
-      : keys_(context.keys), base_(context.settings.imx_cst_base),
+      : keys_(context.keys), base_(context.settings.imx_cst_base), pin_(context.settings.pkcs11_pin),
         limits_(context.settings.archive_limits) {
     info_ = SignerInfo{
         .name = "imx",
@@ -44,7 +45,8 @@ class ImxSigner : public Signer {
         .fields = {"machine (required)", "soctype (required): mx6 ... mx9, not interpreted",
                    "cstversion (required), e.g. 3.4.1", "csf (file, required): the CSF description",
                    "artifact (file, required): the binary named in the CSF",
-                   "backend: ssl (default)"},
+                   "backend: ssl (default) or pkcs11 (keys on a token; pin-value=password in the "
+                   "CSF is replaced by the configured PIN)"},
         .keys = {std::string(k_key_tarball)},
         .tools = {"cst (NXP Code Signing Tool) at $DIGSIGSERVER_IMX_CST_BASE/cst-<cstversion>/linux64/bin/cst"},
     };
@@ -54,7 +56,10 @@ class ImxSigner : public Signer {
 
   Readiness readiness() const override {
     Readiness r;
-    if (installed_versions().empty()) {
+    for (const auto& v : installed_versions()) {
+      r.found.push_back(fmt::format("cst {}: {}/cst-{}/linux64/bin/cst", v, base_, v));
+    }
+    if (r.found.empty()) {
       r.ready = false;
       r.missing.push_back(
           "no NXP CST under DIGSIGSERVER_IMX_CST_BASE (expected cst-<version>/linux64/bin/cst)");
@@ -79,9 +84,10 @@ class ImxSigner : public Signer {
                   fmt::format("Invalid parameters: cstversion {} is not a version number",
                               quote(*version)));
     }
-    if (auto backend = request.field_or("backend", "ssl"); backend != "ssl") {
+    auto backend = request.field_or("backend", "ssl");
+    if (backend != "ssl" && backend != "pkcs11") {
       return fail(ErrorKind::bad_request,
-                  fmt::format("Invalid parameters: backend {} is not supported; use ssl",
+                  fmt::format("Invalid parameters: backend {} is not one of ssl, pkcs11",
                               quote(backend)));
     }
     auto csf = request.required_file("csf");
@@ -122,10 +128,33 @@ class ImxSigner : public Signer {
                               quote(*artifact_name)));
     }
     fs::copy_file((*artifact)->path, artifact_path);
-    fs::copy_file((*csf)->path, *work / "csf-input.txt");
+    if (backend == "pkcs11") {
+      // The configured PIN replaces "pin-value=password" in the CSF's PKCS#11
+      // URIs. It is written only into the job directory (0700), never into
+      // an argument list, and redacted from every log line and message.
+      auto text = read_file((*csf)->path);
+      if (!text) return std::unexpected(text.error());
+      constexpr std::string_view k_placeholder = "pin-value=password";
+      std::string with_pin;
+      std::size_t start = 0;
+      for (auto pos = text->find(k_placeholder); pos != std::string::npos;
+           pos = text->find(k_placeholder, start)) {
+        with_pin.append(*text, start, pos - start);
+        with_pin += "pin-value=" + pin_;
+        start = pos + k_placeholder.size();
+      }
+      with_pin.append(*text, start, std::string::npos);
+      if (auto ok = write_file(*work / "csf-input.txt", with_pin, "the CSF"); !ok) {
+        return std::unexpected(ok.error());
+      }
+    } else {
+      fs::copy_file((*csf)->path, *work / "csf-input.txt");
+    }
 
     auto out = *work / "csf.bin";
-    tools::Command cmd{.argv = {cst.string(), "-i", "csf-input.txt", "-o", "csf.bin"},
+    std::vector<std::string> argv = {cst.string(), "-i", "csf-input.txt", "-o", "csf.bin"};
+    if (backend == "pkcs11") argv.insert(argv.end(), {"-b", "pkcs11"});
+    tools::Command cmd{.argv = argv,
                        .cwd = *work,
                        .env = {"PATH=/usr/bin:/bin", "HOME=" + work->string()},
                        .deadline = job.deadline()};
@@ -165,6 +194,7 @@ class ImxSigner : public Signer {
 
   keystore::KeyStore& keys_;
   std::string base_;
+  std::string pin_;  // never logged
   archive::Limits limits_;
   SignerInfo info_;
 };

@@ -87,8 +87,11 @@ class ModulesSigner : public Signer {
   Readiness readiness() const override {
     Readiness r;
     for (const auto& c : k_compressions) {
-      if (tools::find_program(c.compress[0], "/usr/bin:/bin").empty()) {
+      auto path = tools::find_program(c.compress[0], "/usr/bin:/bin");
+      if (path.empty()) {
         r.missing.push_back(fmt::format("{} (only for *{} modules)", c.compress[0], c.suffix));
+      } else {
+        r.found.push_back(fmt::format("{}: {}", c.compress[0], path));
       }
     }
     return r;  // ready: uncompressed modules need nothing

@@ -45,6 +45,7 @@ struct SignerInfo {
 struct Readiness {
   bool ready = true;
   std::vector<std::string> missing;  // what is missing, in words
+  std::vector<std::string> found;    // the tools found: "mkimage: /usr/bin/mkimage"
 };
 
 class Signer {

@@ -39,9 +39,12 @@ class UefiSigner : public Signer {
 
   Readiness readiness() const override {
     Readiness r;
-    if (tools::find_program("sbsign", k_tool_path).empty()) {
+    auto path = tools::find_program("sbsign", k_tool_path);
+    if (path.empty()) {
       r.missing.push_back("sbsign (Debian package sbsigntool), needed for signing_type=sbsign");
       r.ready = false;
+    } else {
+      r.found.push_back("sbsign: " + path);
     }
     return r;
   }

@@ -99,7 +99,7 @@ std::string without_dir(const std::string& text, const std::filesystem::path& di
 }  // namespace
 
 std::string Outcome::tail_for_client(std::size_t lines, const std::filesystem::path& dir) const {
-  return without_dir(tail(lines), dir);
+  return log::redact(without_dir(tail(lines), dir));
 }
 
 std::string Outcome::lines_with(std::initializer_list<std::string_view> markers,
@@ -119,7 +119,7 @@ std::string Outcome::lines_with(std::initializer_list<std::string_view> markers,
     }
     start = end + 1;
   }
-  return without_dir(found, dir);
+  return log::redact(without_dir(found, dir));
 }
 
 Result<Outcome> run(const Command& command) {

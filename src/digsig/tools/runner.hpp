@@ -34,7 +34,7 @@ struct Outcome {
   // The last `lines` lines of output, for an error message.
   [[nodiscard]] std::string tail(std::size_t lines) const;
   // The same with every occurrence of `dir` (the job directory) replaced by
-  // ".", so that no server path reaches a client.
+  // ".", so that no server path reaches a client, and secrets redacted.
   [[nodiscard]] std::string tail_for_client(std::size_t lines,
                                             const std::filesystem::path& dir) const;
   // The output lines that contain any of `markers`, for a client (as above).
