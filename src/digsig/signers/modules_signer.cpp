@@ -142,19 +142,9 @@ class ModulesSigner : public Signer {
 
  private:
   static Result<ModuleKey> load_key(const SelectorKeys& keys, const char* digest) {
-    auto key_material = keys.load("kernel-signkey.priv");
-    if (!key_material) return std::unexpected(key_material.error());
-    auto cert_material = keys.load("kernel-signkey.x509");
-    if (!cert_material) return std::unexpected(cert_material.error());
-    auto key = crypto::load_private_key(*key_material);
-    if (!key) return std::unexpected(key.error());
-    auto cert = crypto::load_certificate(*cert_material);
-    if (!cert) return std::unexpected(cert.error());
-    if (auto ok = crypto::check_key_matches(cert->get(), key->get(), *cert_material, *key_material);
-        !ok) {
-      return std::unexpected(ok.error());
-    }
-    return ModuleKey{std::move(*key), std::move(*cert), digest};
+    auto pair = keys.load_key_and_certificate("kernel-signkey.priv", "kernel-signkey.x509");
+    if (!pair) return std::unexpected(pair.error());
+    return ModuleKey{std::move(pair->key), std::move(pair->cert), digest};
   }
 
   static Result<std::string> sign_module(const ModuleKey& key, const std::string& name,

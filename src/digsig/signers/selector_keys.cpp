@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "digsig/crypto/keys.hpp"
+
 namespace digsig::signers {
 
 Result<SelectorKeys> SelectorKeys::open(keystore::KeyStore& store, const SignerInfo& info,
@@ -24,6 +26,25 @@ Result<keystore::KeyMaterial> SelectorKeys::load(std::string_view keyname) const
     return std::unexpected(ok.error());
   }
   return store_->load(ref);
+}
+
+Result<KeyAndCertificate> SelectorKeys::load_key_and_certificate(std::string_view key_name,
+                                                                 std::string_view cert_name) const {
+  auto cert_material = load(cert_name);
+  if (!cert_material) return std::unexpected(cert_material.error());
+  auto key_material = load(key_name);
+  if (!key_material) return std::unexpected(key_material.error());
+  auto key = crypto::load_private_key(*key_material);
+  if (!key) return std::unexpected(key.error());
+  auto cert = crypto::load_certificate(*cert_material);
+  if (!cert) return std::unexpected(cert.error());
+  auto chain = crypto::load_extra_certificates(*cert_material);
+  if (!chain) return std::unexpected(chain.error());
+  if (auto ok = crypto::check_key_matches(cert->get(), key->get(), *cert_material, *key_material);
+      !ok) {
+    return std::unexpected(ok.error());
+  }
+  return KeyAndCertificate{std::move(*key), std::move(*cert), std::move(*chain)};
 }
 
 Result<std::filesystem::path> SelectorKeys::write_for_tool(std::string_view keyname,

@@ -6,10 +6,19 @@
 #include <string>
 #include <string_view>
 
+#include "digsig/crypto/ossl.hpp"
 #include "digsig/keystore/keystore.hpp"
 #include "digsig/signers/signer.hpp"
 
 namespace digsig::signers {
+
+// A private key with its certificate (and any chain certificates after it in
+// the certificate file), checked to belong together.
+struct KeyAndCertificate {
+  crypto::PKeyPtr key;
+  crypto::X509Ptr cert;
+  crypto::X509StackPtr chain;
+};
 
 class SelectorKeys {
  public:
@@ -18,6 +27,11 @@ class SelectorKeys {
 
   // not_found if missing; the message names the key and the selector.
   [[nodiscard]] Result<keystore::KeyMaterial> load(std::string_view keyname) const;
+
+  // Loads and decodes both; a certificate that is not the key's is reported
+  // (misconfigured, naming both) before anything is signed.
+  [[nodiscard]] Result<KeyAndCertificate> load_key_and_certificate(std::string_view key_name,
+                                                                   std::string_view cert_name) const;
 
   // For tools that demand a key file: writes the key to `relative` inside
   // the job directory (file 0600, its directory 0700), where it lives only

@@ -100,23 +100,12 @@ class SwupdateSigner : public Signer {
   }
 
   static Result<Signature> sign_cms(const SelectorKeys& keys, const std::filesystem::path& input) {
-    auto cert_material = keys.load("cms.cert");
-    if (!cert_material) return std::unexpected(cert_material.error());
-    auto key_material = keys.load("cms-private.key");
-    if (!key_material) return std::unexpected(key_material.error());
-    auto cert = crypto::load_certificate(*cert_material);
-    if (!cert) return std::unexpected(cert.error());
-    auto extra = crypto::load_extra_certificates(*cert_material);
-    if (!extra) return std::unexpected(extra.error());
-    auto key = crypto::load_private_key(*key_material);
-    if (!key) return std::unexpected(key.error());
-    if (auto ok = crypto::check_key_matches(cert->get(), key->get(), *cert_material, *key_material);
-        !ok) {
-      return std::unexpected(ok.error());
-    }
+    auto pair = keys.load_key_and_certificate("cms-private.key", "cms.cert");
+    if (!pair) return std::unexpected(pair.error());
     crypto::CmsOptions options;
     options.smime_capabilities = false;
-    auto sig = crypto::cms_sign_file(cert->get(), key->get(), extra->get(), input, options);
+    auto sig = crypto::cms_sign_file(pair->cert.get(), pair->key.get(), pair->chain.get(), input,
+                                     options);
     if (!sig) return std::unexpected(sig.error());
     return Signature{std::move(*sig), {"cms.cert", "cms-private.key"}};
   }

@@ -105,21 +105,11 @@ class UefiSigner : public Signer {
 
   static Result<void> cms(const SelectorKeys& keys, const fs::path& in, const fs::path& out,
                           bool attach) {
-    auto key_material = keys.load("db.key");
-    if (!key_material) return std::unexpected(key_material.error());
-    auto cert_material = keys.load("db.crt");
-    if (!cert_material) return std::unexpected(cert_material.error());
-    auto key = crypto::load_private_key(*key_material);
-    if (!key) return std::unexpected(key.error());
-    auto cert = crypto::load_certificate(*cert_material);
-    if (!cert) return std::unexpected(cert.error());
-    if (auto ok = crypto::check_key_matches(cert->get(), key->get(), *cert_material, *key_material);
-        !ok) {
-      return ok;
-    }
+    auto pair = keys.load_key_and_certificate("db.key", "db.crt");
+    if (!pair) return std::unexpected(pair.error());
     // As `openssl cms -sign -binary -outform der`: default signed attributes,
     // S/MIME capabilities, the signer certificate included.
-    auto der = crypto::cms_sign_file(cert->get(), key->get(), nullptr, in, {});
+    auto der = crypto::cms_sign_file(pair->cert.get(), pair->key.get(), nullptr, in, {});
     if (!der) return std::unexpected(der.error());
     std::string_view sig(reinterpret_cast<const char*>(der->data()), der->size());
     if (!attach) return write_file(out, sig, "the signature");
