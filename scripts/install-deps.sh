@@ -13,7 +13,7 @@ build=(build-essential xz-utils gzip zstd cmake ninja-build pkg-config libcpp-ht
 tools=(sbsigntool u-boot-tools device-tree-compiler)
 demo=(openssl curl ca-certificates systemd-boot-efi mender-artifact "${tools[@]}")
 test=(libgtest-dev libgmock-dev openssl curl jq swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd
-      systemd-boot-efi mender-artifact "${tools[@]}")
+      systemd-boot-efi mender-artifact awscli "${tools[@]}")
 bench=(wrk time)
 
 wanted=()
@@ -26,6 +26,12 @@ for purpose in "$@"; do
     *) echo "install-deps.sh: unknown purpose '$purpose' (build, demo, test, bench)" >&2; exit 2 ;;
   esac
 done
+
+# Node.js and npm (for the s3rver test helper) may come from another
+# package source; install Debian's only when there is no npm at all.
+if [[ " $* " == *" test "* || " $* " == *" bench "* ]] && ! command -v npm >/dev/null; then
+  wanted+=(nodejs npm)
+fi
 
 missing=()
 for pkg in "${wanted[@]}"; do

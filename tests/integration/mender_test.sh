@@ -87,7 +87,7 @@ ln -s "$WORK/elsewhere/x.mender" "$ART/link.mender"
 expect_error "  ... also via a symlink" 403 "DIGSIGSERVER_ARTIFACT_DIRS" /sign/mender -F distro=demo -F "artifact-uri=file://$ART/link.mender"
 check "  ... and the file outside was not touched" cmp "$WORK/elsewhere/x.mender" original.mender
 expect_error "a file that does not exist" 404 "no artifact at file://$ART/nothing.mender" /sign/mender -F distro=demo -F "artifact-uri=file://$ART/nothing.mender"
-expect_error "an s3:// URI (not supported yet)" 400 "s3:// artifact URIs are not supported" /sign/mender -F distro=demo -F "artifact-uri=s3://bucket/a.mender"
+expect_error "an s3:// URI on a server without AWS credentials" 500 "s3:// artifact URIs need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY on the server" /sign/mender -F distro=demo -F "artifact-uri=s3://bucket/a.mender"
 expect_error "missing distro" 400 "Distro name missing" /sign/mender -F "artifact-uri=$uri"
 expect_error "missing artifact-uri" 400 "'artifact-uri' field is required" /sign/mender -F distro=demo
 

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "digsig/keystore/file_keystore.hpp"
+#include "digsig/keystore/s3_keystore.hpp"
 #include "digsig/util/names.hpp"
 
 namespace digsig::keystore {
@@ -18,6 +19,7 @@ struct SchemeEntry {
 
 constexpr std::array k_schemes{
     SchemeEntry{"file://", &create_file_keystore},
+    SchemeEntry{"s3://", &create_s3_keystore},
 };
 
 }  // namespace
