@@ -42,6 +42,7 @@ check() {
 start_server() {
   stop_server
   : > "$WORK/server.log"
+  # Only what is given here reaches the server (no AWS_* from the caller).
   env -i PATH="$PATH" HOME="${HOME:-/root}" \
     DIGSIGSERVER_KEYFILE_URI="file://$KEYS" DIGSIGSERVER_SPOOL_DIR="$SPOOL" \
     DIGSIGSERVER_LOG_LEVEL=DEBUG "$@" \
