@@ -49,6 +49,33 @@ expect_error "an object that does not exist" 404 "no object at s3://artifacts/bu
 expect_error "a malformed s3 URI" 400 "is not s3://<bucket>/<key>" /sign/mender -F distro=demo -F artifact-uri=s3://bucketonly
 check "no credentials in the log or the responses" bash -c "! grep -q 'S3RVER-Secret-4711' '$WORK/server.log' '$WORK/body' response.txt"
 
+# --- faults: S3 stops during the upload; the client goes away ----------------------
+head -c 150000000 /dev/urandom > big.ext4
+mender-artifact write rootfs-image -t board -n rel-2 -f big.ext4 -o big.mender --compression none >/dev/null 2>&1
+$S3 cp big.mender s3://artifacts/builds/big.mender >/dev/null
+post_status=$WORK/fault.status
+(curl -s -o "$WORK/fault.body" -w '%{http_code}' -X POST -F distro=demo \
+   -F artifact-uri=s3://artifacts/builds/big.mender "$DIGSIG_SERVER/sign/mender" > "$post_status") &
+req=$!
+sleep 0.4
+"$DIGSIG_SOURCE_DIR/tests/support/s3rver.sh" stop "$DIGSIG_S3_DIR"
+wait "$req"
+"$DIGSIG_SOURCE_DIR/tests/support/s3rver.sh" start "$DIGSIG_S3_DIR" "$DIGSIG_S3_PORT" keep
+check "S3 stopped during the upload: a 5xx naming the URI" \
+  bash -c "[[ \"\$(cat '$post_status')\" == 50[24] ]] && grep -q 's3://artifacts/builds/big.mender' '$WORK/fault.body'"
+$S3 cp s3://artifacts/builds/big.mender big.back >/dev/null
+check "  ... and the object is the original, whole" cmp big.mender big.back
+check "  ... nothing left in the spool" spool_empty
+
+mkdir -p "$WORK/artifacts" && cp big.mender "$WORK/artifacts/big.mender" && cp big.mender original-big.mender
+start_server DIGSIGSERVER_KEYFILE_URI="file://$KEYS" DIGSIGSERVER_ARTIFACT_DIRS="$WORK/artifacts"
+curl -s -m 0.2 -X POST -F distro=demo -F "artifact-uri=file://$WORK/artifacts/big.mender" "$DIGSIG_SERVER/sign/mender" >/dev/null
+for _ in $(seq 1 100); do grep -q 'POST /sign/mender' "$WORK/server.log" && break; sleep 0.1; done
+check "a client that goes away mid-way: no temporary file is left beside the artifact" \
+  bash -c "[ -z \"\$(ls -A '$WORK/artifacts' | grep -v '^big.mender\$')\" ]"
+check "  ... and the artifact is either the original or completely signed" \
+  bash -c "cmp -s '$WORK/artifacts/big.mender' original-big.mender || mender-artifact validate -k '$PKI/demo-mender-public.pem' '$WORK/artifacts/big.mender' >/dev/null 2>&1"
+
 # --- S3 endpoint down -----------------------------------------------------------------
 start_server DIGSIGSERVER_KEYFILE_URI="file://$KEYS" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER-Secret-4711 AWS_ENDPOINT_URL=http://127.0.0.1:9
 expect_error "an S3 endpoint that is down: 502 naming the URI" 502 "cannot reach the S3 endpoint for s3://artifacts/builds/a.mender" /sign/mender -F distro=demo -F artifact-uri=s3://artifacts/builds/a.mender
