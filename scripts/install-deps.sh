@@ -11,9 +11,9 @@ build=(build-essential xz-utils gzip zstd cmake ninja-build pkg-config libcpp-ht
        libarchive-dev zlib1g-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
        nlohmann-json3-dev)
 tools=(sbsigntool u-boot-tools device-tree-compiler)
-demo=(openssl curl ca-certificates systemd-boot-efi mender-artifact "${tools[@]}")
+demo=(openssl curl ca-certificates systemd-boot-efi mender-artifact libengine-pkcs11-openssl "${tools[@]}")
 test=(libgtest-dev libgmock-dev openssl curl jq swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd
-      systemd-boot-efi mender-artifact awscli "${tools[@]}")
+      systemd-boot-efi mender-artifact awscli softhsm2 opensc libengine-pkcs11-openssl "${tools[@]}")
 bench=(wrk time)
 
 wanted=()

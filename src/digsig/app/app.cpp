@@ -11,6 +11,7 @@
 
 #include "digsig/app/config.hpp"
 #include "digsig/audit/audit.hpp"
+#include "digsig/crypto/pkcs11.hpp"
 #include "digsig/http/server.hpp"
 #include "digsig/jobs/job_slots.hpp"
 #include "digsig/jobs/spool.hpp"
@@ -79,6 +80,8 @@ int run(int argc, char** argv) {
     return 1;
   }
   log::add_secret(config.yubihsm_password);
+  crypto::configure_pkcs11({config.pkcs11_module,
+                            config.pkcs11_pin.empty() ? config.yubihsm_password : config.pkcs11_pin});
 
   // Signals are taken by one thread with sigwait; block them everywhere first.
   sigset_t signals;

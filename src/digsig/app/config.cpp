@@ -40,6 +40,12 @@ const std::array k_settings{
     Setting{"YUBIHSM_PASSWORD", Type::secret, "(none)",
             "PIN substituted for pin-value=password in PKCS#11 URIs; never logged",
             DIGSIG_TEXT(yubihsm_password)},
+    Setting{"PKCS11_MODULE", Type::text, "(none)",
+            "PKCS#11 library for keys given as pkcs11: URIs in the key store "
+            "(e.g. /usr/lib/softhsm/libsofthsm2.so)",
+            DIGSIG_TEXT(pkcs11_module)},
+    Setting{"PKCS11_PIN", Type::secret, "(YUBIHSM_PASSWORD)",
+            "PIN of that token; never logged", DIGSIG_TEXT(pkcs11_pin)},
     Setting{"RESPONSE_TIMEOUT", Type::seconds, "600", "seconds one request may take, upload included",
             [](Config& c, std::string_view, std::uint64_t n) {
               c.response_timeout = std::chrono::seconds(n);

@@ -35,6 +35,8 @@ struct Config {
   std::uint64_t archive_max_bytes = 8ull << 30;
   std::string audit_log;
   std::string artifact_dirs;  // colon-separated
+  std::string pkcs11_module;
+  std::string pkcs11_pin;
 };
 
 using Getenv = std::function<std::optional<std::string>(const std::string&)>;

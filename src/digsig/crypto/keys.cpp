@@ -1,5 +1,7 @@
 #include "digsig/crypto/keys.hpp"
 
+#include "digsig/crypto/pkcs11.hpp"
+
 #include <fmt/format.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
@@ -102,6 +104,9 @@ bool unwrap_pem(const SecureBytes& bytes, Der& der, bool& encrypted) {
 
 Result<PKeyPtr> load_private_key(const KeyMaterial& key) {
   const auto& bytes = key.bytes();
+  if (auto uri = pkcs11_reference(bytes.view()); !uri.empty()) {
+    return load_pkcs11_key(uri, key.describe());
+  }
   Der der;
   bool encrypted = false;
   const unsigned char* data = reinterpret_cast<const unsigned char*>(bytes.data());

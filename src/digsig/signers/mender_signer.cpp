@@ -241,12 +241,16 @@ class MenderSigner : public Signer {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return fail(ErrorKind::internal, "cannot create a pipe");
     Result<void> got;
+    bool stopped_by_us = false;  // the rewrite stopped reading: its error explains
     std::thread reader([&, write_fd = fds[1]] {
-      got = s3_->get_stream(object, [write_fd](const char* data, std::size_t size) {
+      got = s3_->get_stream(object, [write_fd, &stopped_by_us](const char* data, std::size_t size) {
         while (size > 0) {
           auto n = ::write(write_fd, data, size);
           if (n < 0 && errno == EINTR) continue;
-          if (n <= 0) return false;  // the rewrite stopped reading
+          if (n <= 0) {
+            stopped_by_us = true;
+            return false;
+          }
           data += n;
           size -= static_cast<std::size_t>(n);
         }
@@ -291,7 +295,9 @@ class MenderSigner : public Signer {
     }();
     ::close(fds[0]);  // a reader still sending gets EPIPE and stops
     reader.join();
-    if (!got) return std::unexpected(got.error());  // the GET's own failure explains best
+    // A GET that failed by itself explains a truncated stream best; one that
+    // failed because the rewrite stopped reading does not.
+    if (!got && !(stopped_by_us && !result)) return std::unexpected(got.error());
     return result;
   }
 

@@ -1,0 +1,85 @@
+// libp11's engine is an OpenSSL ENGINE, an API OpenSSL 3 deprecates but
+// keeps; it is the PKCS#11 bridge Debian 12 ships.
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
+#include "digsig/crypto/pkcs11.hpp"
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/engine.h>
+#include <openssl/err.h>
+
+#include <mutex>
+
+#include "digsig/util/log.hpp"
+
+namespace digsig::crypto {
+
+namespace {
+
+std::mutex g_mutex;
+Pkcs11Settings g_settings;
+ENGINE* g_engine = nullptr;
+
+Result<ENGINE*> engine_locked() {
+  if (g_engine != nullptr) return g_engine;
+  if (g_settings.module.empty()) {
+    return fail(ErrorKind::misconfigured,
+                "a key is a pkcs11: reference but DIGSIGSERVER_PKCS11_MODULE is not set");
+  }
+  std::string so_path = fmt::format("{}/pkcs11.so", OPENSSL_info(OPENSSL_INFO_ENGINES_DIR));
+  ENGINE_load_dynamic();
+  ENGINE* e = ENGINE_by_id("dynamic");
+  bool ok = e != nullptr && ENGINE_ctrl_cmd_string(e, "SO_PATH", so_path.c_str(), 0) == 1 &&
+            ENGINE_ctrl_cmd_string(e, "ID", "pkcs11", 0) == 1 &&
+            ENGINE_ctrl_cmd_string(e, "LIST_ADD", "1", 0) == 1 &&
+            ENGINE_ctrl_cmd_string(e, "LOAD", nullptr, 0) == 1 &&
+            ENGINE_ctrl_cmd_string(e, "MODULE_PATH", g_settings.module.c_str(), 0) == 1 &&
+            (g_settings.pin.empty() || ENGINE_ctrl_cmd_string(e, "PIN", g_settings.pin.c_str(), 0) == 1) &&
+            ENGINE_init(e) == 1;
+  if (!ok) {
+    ERR_clear_error();
+    if (e != nullptr) ENGINE_free(e);
+    return fail(ErrorKind::misconfigured,
+                fmt::format("the PKCS#11 engine (libengine-pkcs11-openssl, {}) could not be loaded "
+                            "with DIGSIGSERVER_PKCS11_MODULE",
+                            so_path));
+  }
+  ENGINE_free(e);  // ENGINE_init holds the functional reference
+  g_engine = e;
+  log::info("PKCS#11 module {} opened", g_settings.module);
+  return g_engine;
+}
+
+}  // namespace
+
+void configure_pkcs11(Pkcs11Settings settings) {
+  std::lock_guard lock(g_mutex);
+  log::add_secret(settings.pin);
+  g_settings = std::move(settings);
+}
+
+std::string_view pkcs11_reference(std::string_view bytes) {
+  while (!bytes.empty() && std::isspace(static_cast<unsigned char>(bytes.front()))) bytes.remove_prefix(1);
+  while (!bytes.empty() && std::isspace(static_cast<unsigned char>(bytes.back()))) bytes.remove_suffix(1);
+  if (!bytes.starts_with("pkcs11:") || bytes.find('\n') != std::string_view::npos) return {};
+  return bytes;
+}
+
+Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what) {
+  std::lock_guard lock(g_mutex);
+  auto engine = engine_locked();
+  if (!engine) return std::unexpected(engine.error());
+  std::string id(uri);
+  PKeyPtr key(ENGINE_load_private_key(*engine, id.c_str(), nullptr, nullptr));
+  if (!key) {
+    ERR_clear_error();
+    return fail(ErrorKind::unavailable,
+                fmt::format("{} could not be loaded from the PKCS#11 token: the token is missing, "
+                            "the PIN was refused, or it holds no such key",
+                            what));
+  }
+  return key;
+}
+
+}  // namespace digsig::crypto

@@ -1,0 +1,30 @@
+// Keys that live on a PKCS#11 token. A key file in the key store may hold,
+// instead of a key, one line with an RFC 7512 URI
+// ("pkcs11:token=release;object=kmod-2026;type=private"); the signers then
+// sign through the token with the same OpenSSL calls (libp11's engine, the
+// one Debian 12 has). The PIN is never logged.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "digsig/crypto/ossl.hpp"
+#include "digsig/util/error.hpp"
+
+namespace digsig::crypto {
+
+struct Pkcs11Settings {
+  std::string module;  // path of the PKCS#11 library (DIGSIGSERVER_PKCS11_MODULE)
+  std::string pin;     // DIGSIGSERVER_PKCS11_PIN, else DIGSIGSERVER_YUBIHSM_PASSWORD
+};
+
+// Called once at start-up; the token is opened on first use.
+void configure_pkcs11(Pkcs11Settings settings);
+
+// The URI if `bytes` is a pkcs11: reference (surrounding white space ignored).
+[[nodiscard]] std::string_view pkcs11_reference(std::string_view bytes);
+
+// A private key on the token. `what` names the key in error messages.
+[[nodiscard]] Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what);
+
+}  // namespace digsig::crypto

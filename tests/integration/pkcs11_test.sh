@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Keys on a PKCS#11 token (SoftHSM2, a token initialised for this run, keys
+# imported with pkcs11-tool): the key files in the store hold pkcs11: URIs,
+# and every native signer signs through the token. Outputs are checked with
+# the same verifiers as with file keys, and, since RSA signatures are
+# deterministic, compared with the file keys' outputs byte for byte.
+source "$DIGSIG_SOURCE_DIR/tests/support/it_lib.sh"
+it_init pkcs11
+MODULE=/usr/lib/softhsm/libsofthsm2.so
+[ -f "$MODULE" ] || { echo "FAIL - $MODULE is missing (scripts/install-deps.sh test installs softhsm2)"; exit 1; }
+cd "$WORK"
+PIN=Tok-5150-pin
+mkdir -p tokens
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$WORK" > softhsm2.conf
+export SOFTHSM2_CONF=$WORK/softhsm2.conf
+softhsm2-util --init-token --free --label digsig --pin "$PIN" --so-pin 0000 >/dev/null
+
+# import FILE ID LABEL: a file key onto the token (as PKCS#8 DER).
+import() {
+  openssl pkcs8 -topk8 -nocrypt -in "$1" -outform DER -out import.der
+  pkcs11-tool --module "$MODULE" --token-label digsig --login --pin "$PIN" \
+    --write-object import.der --type privkey --id "$2" --label "$3" >/dev/null 2>&1
+  rm -f import.der
+}
+FILEKEYS=$WORK/filekeys
+cp -a "$KEYS" "$FILEKEYS"
+import "$FILEKEYS/demo/swupdate/rsa-private.key" 01 swu
+import "$FILEKEYS/demo/swupdate/cms-private.key" 02 swucms
+import "$FILEKEYS/demo/kmodsign/kernel-signkey.priv" 03 kmod
+import "$FILEKEYS/demo/opteesign/optee-signing-key.pem" 04 optee
+import "$FILEKEYS/demo/mender/private.key" 05 mender
+import "$FILEKEYS/demo/uefisign/db.key" 06 uefi
+ref() { echo "pkcs11:token=digsig;object=$1;type=private"; }
+ref swu > "$KEYS/demo/swupdate/rsa-private.key"
+ref swucms > "$KEYS/demo/swupdate/cms-private.key"
+ref kmod > "$KEYS/demo/kmodsign/kernel-signkey.priv"
+ref optee > "$KEYS/demo/opteesign/optee-signing-key.pem"
+ref mender > "$KEYS/demo/mender/private.key"
+ref uefi > "$KEYS/demo/uefisign/db.key"
+mkdir -p artifacts
+start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN="$PIN" \
+  SOFTHSM2_CONF="$SOFTHSM2_CONF" DIGSIGSERVER_ARTIFACT_DIRS="$WORK/artifacts"
+
+# --- SWUpdate ---------------------------------------------------------------------------
+echo 'software = { version = "1.0"; };' > sw-description
+curl -s --fail -X POST -F sw-description=@sw-description -F distro=demo -o token.sig "$DIGSIG_SERVER/sign/swupdate"
+openssl dgst -sha256 -sign "$FILEKEYS/demo/swupdate/rsa-private.key" -out file.sig sw-description
+check "swupdate RSA through the token verifies" \
+  openssl dgst -sha256 -verify "$PKI/demo-swupdate-rsa-public.pem" -signature token.sig sw-description
+check "  ... and is byte-identical to the file key's signature" cmp token.sig file.sig
+curl -s --fail -X POST -F sw-description=@sw-description -F distro=demo -F method=CMS -o token.cms "$DIGSIG_SERVER/sign/swupdate"
+check "swupdate CMS with the key on the token verifies against the CA" \
+  openssl cms -verify -binary -inform DER -in token.cms -content sw-description -CAfile "$PKI/ca.crt" -purpose any -out /dev/null
+
+# --- kernel modules: byte-identical to sign-file with the same key, from a file -------
+mkdir -p tree/lib/modules/6.1/extra
+for m in one two three four; do
+  printf 'int %s_f(void) { return %d; }\n' $m ${#m} > $m.c && cc -c $m.c -o tree/lib/modules/6.1/extra/$m.ko
+done
+tar -C tree -czf modules.tar.gz .
+curl -s --fail -X POST -F machine=demo -F artifact=@modules.tar.gz -o signed.tar.gz "$DIGSIG_SERVER/sign/modules"
+mkdir -p out && tar -C out -xzf signed.tar.gz
+identical=0
+for m in one two three four; do
+  cp tree/lib/modules/6.1/extra/$m.ko ref-$m.ko
+  /usr/lib/linux-kbuild-6.1/scripts/sign-file sha512 "$FILEKEYS/demo/kmodsign/kernel-signkey.priv" \
+    "$FILEKEYS/demo/kmodsign/kernel-signkey.x509" ref-$m.ko
+  cmp -s out/lib/modules/6.1/extra/$m.ko ref-$m.ko && identical=$((identical + 1))
+done
+check "modules signed in parallel through the token equal sign-file's with the file key ($identical/4)" test "$identical" -eq 4
+
+# --- OP-TEE, Mender, UEFI CMS --------------------------------------------------------------
+U=8aaaf200-2450-11e4-abe2-0002a5d5c51b
+mkdir -p ta && cp one.c ta/ && cc -c one.c -o "ta/$U.stripped.elf" && rm ta/one.c
+tar -C ta -czf ta.tar.gz .
+curl -s --fail -X POST -F machine=demo -F artifact=@ta.tar.gz -o ta-out.tar.gz "$DIGSIG_SERVER/sign/optee"
+mkdir -p ta-out && tar -C ta-out -xzf ta-out.tar.gz
+dd if="ta-out/$U.ta" of=ta.digest bs=1 skip=20 count=32 2>/dev/null
+dd if="ta-out/$U.ta" of=ta.sig bs=1 skip=52 count=256 2>/dev/null
+check "an OP-TEE TA signed through the token verifies (PSS, salt 32)" \
+  openssl pkeyutl -verify -pubin -inkey "$PKI/demo-optee-public.pem" -in ta.digest -sigfile ta.sig \
+    -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:32
+head -c 100000 /dev/urandom > rootfs.ext4
+mender-artifact write rootfs-image -t b -n r -f rootfs.ext4 -o artifacts/a.mender >/dev/null 2>&1
+curl -s --fail -X POST -F distro=demo -F "artifact-uri=file://$WORK/artifacts/a.mender" "$DIGSIG_SERVER/sign/mender" >/dev/null
+check "a Mender artifact signed through the token validates" \
+  bash -c "mender-artifact validate -k '$PKI/demo-mender-public.pem' artifacts/a.mender 2>&1 | grep -q 'validated successfully'"
+cp /usr/lib/systemd/boot/efi/systemd-bootx64.efi app.efi
+curl -s --fail -X POST -F machine=demo -F signing_type=signature -F artifact=@app.efi -o app.sig "$DIGSIG_SERVER/sign/tegra/uefi"
+check "a UEFI detached CMS signed through the token verifies" \
+  openssl cms -verify -binary -inform DER -in app.sig -content app.efi -CAfile "$KEYS/demo/uefisign/db.crt" -purpose any -out /dev/null
+check "the PIN is in no log line or response" bash -c "! grep -q '$PIN' '$WORK/server.log' token.sig '$WORK/body'"
+
+# --- a wrong PIN ---------------------------------------------------------------------------
+start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN=Wrong-9999 SOFTHSM2_CONF="$SOFTHSM2_CONF"
+expect_error "a wrong PIN: 503 saying the token refused or lacks the key" 503 "the PIN was refused" /sign/swupdate -F sw-description=@sw-description -F distro=demo
+check "  ... and the wrong PIN is in no log line or response" bash -c "! grep -q 'Wrong-9999' '$WORK/server.log' '$WORK/body'"
+
+it_finish
