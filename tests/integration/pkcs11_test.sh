@@ -91,6 +91,27 @@ check "a UEFI detached CMS signed through the token verifies" \
   openssl cms -verify -binary -inform DER -in app.sig -content app.efi -CAfile "$KEYS/demo/uefisign/db.crt" -purpose any -out /dev/null
 check "the PIN is in no log line or response" bash -c "! grep -q '$PIN' '$WORK/server.log' token.sig '$WORK/body'"
 
+# --- 64 concurrent requests against a token limited to 4 operations at once ----------
+start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN="$PIN" \
+  SOFTHSM2_CONF="$SOFTHSM2_CONF" DIGSIGSERVER_PKCS11_MAX_OPS=4 DIGSIGSERVER_MAX_JOBS=16
+mkdir -p many
+pids=()
+for i in $(seq 1 64); do
+  echo "# $i" | cat sw-description - > many/sw-$i
+  curl -s --fail -X POST -F "sw-description=@many/sw-$i" -F distro=demo -o "many/sw-$i.sig" \
+       "$DIGSIG_SERVER/sign/swupdate" &
+  pids+=($!)
+done
+wait "${pids[@]}"
+ok=0
+for i in $(seq 1 64); do
+  openssl dgst -sha256 -verify "$PKI/demo-swupdate-rsa-public.pem" -signature "many/sw-$i.sig" "many/sw-$i" >/dev/null 2>&1 && ok=$((ok + 1))
+done
+check "64 concurrent requests through a token limited to 4 operations all succeed and verify ($ok/64)" test "$ok" -eq 64
+curl -s "$DIGSIG_SERVER/signers" > signers.json
+check "  ... the bound engages (token keys are recognised) and never more than 4 run at once (peak $(jq .pkcs11.peak signers.json))" \
+  jq -e '.pkcs11.configured and .pkcs11.opened and .pkcs11.max_operations == 4 and .pkcs11.peak <= 4 and .pkcs11.peak >= 1' signers.json
+
 # --- a wrong PIN ---------------------------------------------------------------------------
 start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN=Wrong-9999 SOFTHSM2_CONF="$SOFTHSM2_CONF"
 expect_error "a wrong PIN: 503 saying the token refused or lacks the key" 503 "the PIN was refused" /sign/swupdate -F sw-description=@sw-description -F distro=demo

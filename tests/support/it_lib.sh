@@ -101,11 +101,12 @@ expect_error() {
   fi
 }
 
-# spool_empty: true once the spool directory holds nothing (waits up to 3 s,
-# since a job directory goes away when the response has been sent).
+# spool_empty: true once the spool directory holds nothing (waits up to 10 s,
+# since a job directory goes away when the response has been sent, later on
+# a loaded machine).
 spool_empty() {
   local i
-  for i in $(seq 1 60); do
+  for i in $(seq 1 200); do
     [ -z "$(find "$SPOOL" -mindepth 1 -print -quit 2>/dev/null)" ] && return 0
     sleep 0.05
   done

@@ -46,6 +46,8 @@ const std::array k_settings{
             DIGSIG_TEXT(pkcs11_module)},
     Setting{"PKCS11_PIN", Type::secret, "(YUBIHSM_PASSWORD)",
             "PIN of that token; never logged", DIGSIG_TEXT(pkcs11_pin)},
+    Setting{"PKCS11_MAX_OPS", Type::count, "4",
+            "token operations at once (tokens allow few sessions)", DIGSIG_NUM(pkcs11_max_ops)},
     Setting{"RESPONSE_TIMEOUT", Type::seconds, "600", "seconds one request may take, upload included",
             [](Config& c, std::string_view, std::uint64_t n) {
               c.response_timeout = std::chrono::seconds(n);

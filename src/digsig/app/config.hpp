@@ -37,6 +37,7 @@ struct Config {
   std::string artifact_dirs;  // colon-separated
   std::string pkcs11_module;
   std::string pkcs11_pin;
+  std::size_t pkcs11_max_ops = 4;
 };
 
 using Getenv = std::function<std::optional<std::string>(const std::string&)>;

@@ -1,5 +1,7 @@
 #include "digsig/crypto/cms.hpp"
 
+#include "digsig/crypto/pkcs11.hpp"
+
 #include <fmt/format.h>
 
 namespace digsig::crypto {
@@ -8,6 +10,7 @@ namespace {
 
 Result<std::vector<unsigned char>> cms_sign_bio(X509* cert, EVP_PKEY* key, STACK_OF(X509) * extra,
                                                 BIO* in, const CmsOptions& options) {
+  TokenOperation token(key);
   unsigned int flags = CMS_BINARY | CMS_DETACHED | CMS_PARTIAL;
   if (!options.smime_capabilities) flags |= CMS_NOSMIMECAP;
   if (!options.signed_attributes) flags |= CMS_NOATTR;

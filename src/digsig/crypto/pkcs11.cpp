@@ -9,6 +9,8 @@
 #include <openssl/engine.h>
 #include <openssl/err.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <mutex>
 
 #include "digsig/util/log.hpp"
@@ -20,6 +22,21 @@ namespace {
 std::mutex g_mutex;
 Pkcs11Settings g_settings;
 ENGINE* g_engine = nullptr;
+
+// Token keys carry a mark in their ex-data (EVP_PKEY_get0_engine does not
+// report libp11's keys in OpenSSL 3).
+int token_mark_index() {
+  static const int index = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_EVP_PKEY, 0, nullptr, nullptr,
+                                                   nullptr, nullptr);
+  return index;
+}
+char g_token_mark;
+
+// The bound on token operations.
+std::mutex g_ops_mutex;
+std::condition_variable g_ops_cv;
+std::size_t g_ops_running = 0;
+std::size_t g_ops_peak = 0;
 
 Result<ENGINE*> engine_locked() {
   if (g_engine != nullptr) return g_engine;
@@ -53,6 +70,42 @@ Result<ENGINE*> engine_locked() {
 
 }  // namespace
 
+TokenOperation::TokenOperation(const EVP_PKEY* key) {
+  if (key == nullptr ||
+      EVP_PKEY_get_ex_data(const_cast<EVP_PKEY*>(key), token_mark_index()) != &g_token_mark) {
+    return;
+  }
+  std::unique_lock lock(g_ops_mutex);
+  std::size_t limit = std::max<std::size_t>(1, g_settings.max_operations);
+  g_ops_cv.wait(lock, [limit] { return g_ops_running < limit; });
+  ++g_ops_running;
+  g_ops_peak = std::max(g_ops_peak, g_ops_running);
+  held_ = true;
+}
+
+TokenOperation::~TokenOperation() {
+  if (!held_) return;
+  {
+    std::lock_guard lock(g_ops_mutex);
+    --g_ops_running;
+  }
+  g_ops_cv.notify_one();
+}
+
+TokenStatus token_status() {
+  TokenStatus s;
+  {
+    std::lock_guard lock(g_mutex);
+    s.configured = !g_settings.module.empty();
+    s.opened = g_engine != nullptr;
+    s.max_operations = g_settings.max_operations;
+  }
+  std::lock_guard lock(g_ops_mutex);
+  s.running = g_ops_running;
+  s.peak = g_ops_peak;
+  return s;
+}
+
 void configure_pkcs11(Pkcs11Settings settings) {
   std::lock_guard lock(g_mutex);
   log::add_secret(settings.pin);
@@ -79,6 +132,7 @@ Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what) {
                             "the PIN was refused, or it holds no such key",
                             what));
   }
+  EVP_PKEY_set_ex_data(key.get(), token_mark_index(), &g_token_mark);
   return key;
 }
 

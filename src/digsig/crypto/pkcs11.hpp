@@ -16,7 +16,31 @@ namespace digsig::crypto {
 struct Pkcs11Settings {
   std::string module;  // path of the PKCS#11 library (DIGSIGSERVER_PKCS11_MODULE)
   std::string pin;     // DIGSIGSERVER_PKCS11_PIN, else DIGSIGSERVER_YUBIHSM_PASSWORD
+  std::size_t max_operations = 4;  // token operations at once (DIGSIGSERVER_PKCS11_MAX_OPS)
 };
+
+// Held around one signature: for a key on the token it waits for one of the
+// token's operation slots (tokens allow few sessions: a YubiHSM 2 has 16);
+// for other keys it does nothing.
+class TokenOperation {
+ public:
+  explicit TokenOperation(const EVP_PKEY* key);
+  ~TokenOperation();
+  TokenOperation(const TokenOperation&) = delete;
+  TokenOperation& operator=(const TokenOperation&) = delete;
+
+ private:
+  bool held_ = false;
+};
+
+struct TokenStatus {
+  bool configured = false;   // DIGSIGSERVER_PKCS11_MODULE is set
+  bool opened = false;       // the module was loaded (no login is attempted to report this)
+  std::size_t max_operations = 0;
+  std::size_t running = 0;
+  std::size_t peak = 0;      // most operations at once since start-up
+};
+[[nodiscard]] TokenStatus token_status();
 
 // Called once at start-up; the token is opened on first use.
 void configure_pkcs11(Pkcs11Settings settings);

@@ -1,5 +1,7 @@
 #include "digsig/crypto/sign.hpp"
 
+#include "digsig/crypto/pkcs11.hpp"
+
 #include <fmt/format.h>
 #include <openssl/rsa.h>
 
@@ -49,6 +51,7 @@ bool is_rsa(const EVP_PKEY* key) {
 
 Result<std::vector<unsigned char>> sign_file(EVP_PKEY* key, const std::filesystem::path& file,
                                              const SignParams& params) {
+  TokenOperation token(key);
   auto ctx = start(key, params);
   if (!ctx) return std::unexpected(ctx.error());
   std::ifstream in(file, std::ios::binary);
@@ -67,6 +70,7 @@ Result<std::vector<unsigned char>> sign_file(EVP_PKEY* key, const std::filesyste
 
 Result<std::vector<unsigned char>> sign_buffer(EVP_PKEY* key, const void* data, std::size_t size,
                                                const SignParams& params) {
+  TokenOperation token(key);
   auto ctx = start(key, params);
   if (!ctx) return std::unexpected(ctx.error());
   if (EVP_DigestSignUpdate(ctx->get(), data, size) != 1) {
@@ -77,6 +81,7 @@ Result<std::vector<unsigned char>> sign_buffer(EVP_PKEY* key, const void* data, 
 
 Result<std::vector<unsigned char>> sign_digest(EVP_PKEY* key, const unsigned char* digest,
                                                std::size_t size, const SignParams& params) {
+  TokenOperation token(key);
   PKeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
   EVP_MD* md = EVP_MD_fetch(nullptr, params.digest, nullptr);
   bool ok = ctx && md != nullptr && EVP_PKEY_sign_init(ctx.get()) == 1 &&

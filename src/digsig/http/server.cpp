@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "digsig/crypto/digest.hpp"
+#include "digsig/crypto/pkcs11.hpp"
 #include "digsig/http/request_context.hpp"
 #include "digsig/http/status.hpp"
 #include "digsig/util/log.hpp"
@@ -179,6 +180,10 @@ class Server::Impl {
     out["signers"] = list;
     out["jobs"] = {{"running", parts_.slots.running()}, {"waiting", parts_.slots.waiting()},
                    {"max_running", parts_.slots.max_running()}};
+    auto token = crypto::token_status();
+    out["pkcs11"] = {{"configured", token.configured}, {"opened", token.opened},
+                     {"max_operations", token.max_operations}, {"running", token.running},
+                     {"peak", token.peak}};
     return out;
   }
 
