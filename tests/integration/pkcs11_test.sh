@@ -112,6 +112,11 @@ curl -s "$DIGSIG_SERVER/signers" > signers.json
 check "  ... the bound engages (token keys are recognised) and never more than 4 run at once (peak $(jq .pkcs11.peak signers.json))" \
   jq -e '.pkcs11.configured and .pkcs11.opened and .pkcs11.max_operations == 4 and .pkcs11.peak <= 4 and .pkcs11.peak >= 1' signers.json
 
+# --- the token disappears while the server runs ------------------------------------------
+mv tokens tokens.saved && mkdir tokens
+expect_error "the token removed while the server runs: 503 naming the token" 503 "PKCS#11 token" /sign/swupdate -F sw-description=@sw-description -F distro=demo
+rm -rf tokens && mv tokens.saved tokens
+
 # --- a wrong PIN ---------------------------------------------------------------------------
 start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN=Wrong-9999 SOFTHSM2_CONF="$SOFTHSM2_CONF"
 expect_error "a wrong PIN: 503 saying the token refused or lacks the key" 503 "the PIN was refused" /sign/swupdate -F sw-description=@sw-description -F distro=demo

@@ -28,11 +28,12 @@ Result<std::vector<unsigned char>> cms_sign_bio(X509* cert, EVP_PKEY* key, STACK
   CMS_SignerInfo* si = CMS_add1_signer(cms.get(), cert, key, md, flags);
   EVP_MD_free(fetched);
   if (si == nullptr) {
-    return fail(ErrorKind::signing_failed,
-                fmt::format("CMS signer set-up failed: {}", openssl_errors()));
+    return std::unexpected(
+        signing_error(key, fmt::format("CMS signer set-up failed: {}", openssl_errors())));
   }
   if (CMS_final(cms.get(), in, nullptr, flags) != 1) {
-    return fail(ErrorKind::signing_failed, fmt::format("CMS signing failed: {}", openssl_errors()));
+    return std::unexpected(
+        signing_error(key, fmt::format("CMS signing failed: {}", openssl_errors())));
   }
   BioPtr out(BIO_new(BIO_s_mem()));
   if (i2d_CMS_bio(out.get(), cms.get()) != 1) {

@@ -70,11 +70,13 @@ Result<ENGINE*> engine_locked() {
 
 }  // namespace
 
+bool is_token_key(const EVP_PKEY* key) {
+  return key != nullptr &&
+         EVP_PKEY_get_ex_data(const_cast<EVP_PKEY*>(key), token_mark_index()) == &g_token_mark;
+}
+
 TokenOperation::TokenOperation(const EVP_PKEY* key) {
-  if (key == nullptr ||
-      EVP_PKEY_get_ex_data(const_cast<EVP_PKEY*>(key), token_mark_index()) != &g_token_mark) {
-    return;
-  }
+  if (!is_token_key(key)) return;
   std::unique_lock lock(g_ops_mutex);
   std::size_t limit = std::max<std::size_t>(1, g_settings.max_operations);
   g_ops_cv.wait(lock, [limit] { return g_ops_running < limit; });
@@ -90,6 +92,13 @@ TokenOperation::~TokenOperation() {
     --g_ops_running;
   }
   g_ops_cv.notify_one();
+}
+
+Error signing_error(const EVP_PKEY* key, std::string message) {
+  if (!is_token_key(key)) return Error{ErrorKind::signing_failed, std::move(message)};
+  return Error{ErrorKind::unavailable,
+               fmt::format("the key on the PKCS#11 token could not sign (token removed or reset?): {}",
+                           message)};
 }
 
 TokenStatus token_status() {

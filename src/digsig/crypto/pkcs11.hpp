@@ -42,6 +42,10 @@ struct TokenStatus {
 };
 [[nodiscard]] TokenStatus token_status();
 
+// The error for a failed signature: for a key on the token `unavailable`
+// (503: the token is gone or was reset), otherwise `signing_failed`.
+[[nodiscard]] Error signing_error(const EVP_PKEY* key, std::string message);
+
 // Called once at start-up; the token is opened on first use.
 void configure_pkcs11(Pkcs11Settings settings);
 

@@ -16,8 +16,8 @@ Result<MdCtxPtr> start(EVP_PKEY* key, const SignParams& params) {
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
   if (!ctx || EVP_DigestSignInit_ex(ctx.get(), &pctx, params.digest, nullptr, nullptr, key,
                                     nullptr) != 1) {
-    return fail(ErrorKind::signing_failed,
-                fmt::format("cannot start a {} signature: {}", params.digest, openssl_errors()));
+    return std::unexpected(signing_error(
+        key, fmt::format("cannot start a {} signature: {}", params.digest, openssl_errors())));
   }
   if (is_rsa(key) && params.padding != Padding::pkcs1) {
     int salt = params.padding == Padding::pss_max_salt ? RSA_PSS_SALTLEN_MAX : RSA_PSS_SALTLEN_DIGEST;
@@ -30,14 +30,14 @@ Result<MdCtxPtr> start(EVP_PKEY* key, const SignParams& params) {
   return ctx;
 }
 
-Result<std::vector<unsigned char>> finish(EVP_MD_CTX* ctx) {
+Result<std::vector<unsigned char>> finish(EVP_MD_CTX* ctx, const EVP_PKEY* key) {
   std::size_t len = 0;
   if (EVP_DigestSignFinal(ctx, nullptr, &len) != 1) {
-    return fail(ErrorKind::signing_failed, fmt::format("signing failed: {}", openssl_errors()));
+    return std::unexpected(signing_error(key, fmt::format("signing failed: {}", openssl_errors())));
   }
   std::vector<unsigned char> sig(len);
   if (EVP_DigestSignFinal(ctx, sig.data(), &len) != 1) {
-    return fail(ErrorKind::signing_failed, fmt::format("signing failed: {}", openssl_errors()));
+    return std::unexpected(signing_error(key, fmt::format("signing failed: {}", openssl_errors())));
   }
   sig.resize(len);
   return sig;
@@ -65,7 +65,7 @@ Result<std::vector<unsigned char>> sign_file(EVP_PKEY* key, const std::filesyste
     }
   }
   if (in.bad()) return fail(ErrorKind::internal, "error while reading the uploaded file");
-  return finish(ctx->get());
+  return finish(ctx->get(), key);
 }
 
 Result<std::vector<unsigned char>> sign_buffer(EVP_PKEY* key, const void* data, std::size_t size,
@@ -76,7 +76,7 @@ Result<std::vector<unsigned char>> sign_buffer(EVP_PKEY* key, const void* data, 
   if (EVP_DigestSignUpdate(ctx->get(), data, size) != 1) {
     return fail(ErrorKind::signing_failed, fmt::format("signing failed: {}", openssl_errors()));
   }
-  return finish(ctx->get());
+  return finish(ctx->get(), key);
 }
 
 Result<std::vector<unsigned char>> sign_digest(EVP_PKEY* key, const unsigned char* digest,
@@ -96,11 +96,11 @@ Result<std::vector<unsigned char>> sign_digest(EVP_PKEY* key, const unsigned cha
   }
   std::size_t len = 0;
   if (!ok || EVP_PKEY_sign(ctx.get(), nullptr, &len, digest, size) != 1) {
-    return fail(ErrorKind::signing_failed, fmt::format("signing failed: {}", openssl_errors()));
+    return std::unexpected(signing_error(key, fmt::format("signing failed: {}", openssl_errors())));
   }
   std::vector<unsigned char> sig(len);
   if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest, size) != 1) {
-    return fail(ErrorKind::signing_failed, fmt::format("signing failed: {}", openssl_errors()));
+    return std::unexpected(signing_error(key, fmt::format("signing failed: {}", openssl_errors())));
   }
   sig.resize(len);
   return sig;
