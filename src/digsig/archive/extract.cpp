@@ -4,9 +4,7 @@
 #include <sys/stat.h>
 
 #include <memory>
-#include <set>
 #include <string>
-#include <vector>
 
 #include "digsig/archive/archive.hpp"
 #include "digsig/archive/member_check.hpp"

@@ -133,14 +133,14 @@ std::string S3Client::url(const S3Object& object, const std::string& query) cons
 Result<S3Client::Response> S3Client::request(const std::string& method, const S3Object& object,
                                              const std::string& query, std::string_view body,
                                              const std::function<bool(const char*, std::size_t)>* sink,
-                                             SecureBytes* secure_sink) const {
+                                             SecureBytes* secure_sink, std::size_t max_secure) const {
   global_init();
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) return fail(ErrorKind::internal, "cannot start an S3 request");
   Transfer t;
   t.sink = sink;
   t.secure = secure_sink;
-  t.max = 16 << 20;
+  t.max = max_secure;
   t.upload = body;
   auto target = url(object, query);
   curl_easy_setopt(curl.get(), CURLOPT_URL, target.c_str());
@@ -210,8 +210,7 @@ Result<S3Client::Response> S3Client::request(const std::string& method, const S3
 
 Result<SecureBytes> S3Client::get(const S3Object& object, std::size_t max_bytes) const {
   SecureBytes bytes;
-  (void)max_bytes;
-  auto r = request("GET", object, "", {}, nullptr, &bytes);
+  auto r = request("GET", object, "", {}, nullptr, &bytes, max_bytes);
   if (!r) return std::unexpected(r.error());
   return bytes;
 }
@@ -227,10 +226,10 @@ Result<bool> S3Client::prefix_exists(std::string_view bucket, std::string_view p
   return r->body.find("<Contents>") != std::string::npos;
 }
 
-Result<std::uint64_t> S3Client::size(const S3Object& object) const {
+Result<void> S3Client::check_exists(const S3Object& object) const {
   auto r = request("HEAD", object, "", {}, nullptr, nullptr);
   if (!r) return std::unexpected(r.error());
-  return 0;
+  return {};
 }
 
 Result<void> S3Client::get_stream(const S3Object& object,

@@ -46,8 +46,8 @@ class S3Client {
   [[nodiscard]] Result<SecureBytes> get(const S3Object& object, std::size_t max_bytes) const;
   // Whether any object has this key prefix.
   [[nodiscard]] Result<bool> prefix_exists(std::string_view bucket, std::string_view prefix) const;
-  // The object's size; not_found if it does not exist.
-  [[nodiscard]] Result<std::uint64_t> size(const S3Object& object) const;
+  // Succeeds if the object exists (HEAD); not_found, forbidden, ... otherwise.
+  [[nodiscard]] Result<void> check_exists(const S3Object& object) const;
   // Streams the object into `sink` (return false to stop).
   [[nodiscard]] Result<void> get_stream(const S3Object& object,
                                         const std::function<bool(const char*, std::size_t)>& sink) const;
@@ -88,7 +88,7 @@ class S3Client {
   Result<Response> request(const std::string& method, const S3Object& object,
                            const std::string& query, std::string_view body,
                            const std::function<bool(const char*, std::size_t)>* sink,
-                           SecureBytes* secure_sink) const;
+                           SecureBytes* secure_sink, std::size_t max_secure = 0) const;
   std::string url(const S3Object& object, const std::string& query) const;
 
   S3Config config_;

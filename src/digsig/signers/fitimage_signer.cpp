@@ -189,12 +189,7 @@ class FitImageSigner : public Signer {
   static Result<tools::Outcome> run_tool(const std::vector<std::string>& argv, const jobs::Job& job) {
     tools::Command cmd{.argv = argv, .cwd = job.dir(), .env = {std::string("PATH=") + k_tool_path},
                        .deadline = job.deadline()};
-    auto outcome = tools::run(cmd);
-    if (outcome && outcome->timed_out) {
-      return fail(ErrorKind::timeout,
-                  fmt::format("{} ran past the time limit: {}", argv[0], outcome->tail(3)));
-    }
-    return outcome;
+    return tools::run_within_deadline(cmd, job.dir());
   }
 
   // The key name: the field, else the DTB's /signature/key-<name> node, else

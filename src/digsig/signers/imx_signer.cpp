@@ -158,12 +158,8 @@ class ImxSigner : public Signer {
                        .cwd = *work,
                        .env = {"PATH=/usr/bin:/bin", "HOME=" + work->string()},
                        .deadline = job.deadline()};
-    auto outcome = tools::run(cmd);
+    auto outcome = tools::run_within_deadline(cmd, *work);
     if (!outcome) return std::unexpected(outcome.error());
-    if (outcome->timed_out) {
-      return fail(ErrorKind::timeout, fmt::format("cst ran past the time limit: {}",
-                                                  outcome->tail_for_client(3, *work)));
-    }
     // CST may exit 0 after printing an error; only a clean run with an
     // output counts.
     auto errors = outcome->lines_with({"Error", "error", "Invalid", "Failed"}, *work);

@@ -237,7 +237,7 @@ class MenderSigner : public Signer {
       return fail(ErrorKind::misconfigured,
                   "s3:// artifact URIs need AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY on the server");
     }
-    if (auto exists = s3_->size(object); !exists) return std::unexpected(exists.error());
+    if (auto exists = s3_->check_exists(object); !exists) return std::unexpected(exists.error());
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return fail(ErrorKind::internal, "cannot create a pipe");
     Result<void> got;

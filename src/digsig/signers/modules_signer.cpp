@@ -177,7 +177,7 @@ class ModulesSigner : public Signer {
       argv.push_back(file.filename().string());
       tools::Command cmd{.argv = argv, .cwd = job.dir(), .env = {"PATH=/usr/bin:/bin"},
                          .deadline = job.deadline()};
-      auto outcome = tools::run(cmd);
+      auto outcome = tools::run_within_deadline(cmd, job.dir());
       if (!outcome) return std::unexpected(outcome.error());
       if (!outcome->succeeded()) {
         return fail(ErrorKind::bad_request,

@@ -87,12 +87,8 @@ class UefiSigner : public Signer {
                        .cwd = job.dir(),
                        .env = {std::string("PATH=") + k_tool_path},
                        .deadline = job.deadline()};
-    auto outcome = tools::run(cmd);
+    auto outcome = tools::run_within_deadline(cmd, job.dir());
     if (!outcome) return std::unexpected(outcome.error());
-    if (outcome->timed_out) {
-      return fail(ErrorKind::timeout, fmt::format("sbsign ran past the time limit: {}",
-                                                  outcome->tail_for_client(3, job.dir())));
-    }
     std::error_code ec;
     if (!outcome->succeeded() || !fs::is_regular_file(out, ec) || fs::file_size(out, ec) == 0) {
       // sbsign refuses what is not a PE/COFF image: the client's mistake.

@@ -237,4 +237,15 @@ Result<Outcome> run(const Command& command) {
   return outcome;
 }
 
+Result<Outcome> run_within_deadline(const Command& command, const std::filesystem::path& job_dir) {
+  auto outcome = run(command);
+  if (outcome && outcome->timed_out) {
+    return fail(ErrorKind::timeout,
+                fmt::format("{} ran past the request's time limit (DIGSIGSERVER_RESPONSE_TIMEOUT): {}",
+                            std::filesystem::path(command.argv[0]).filename().string(),
+                            outcome->tail_for_client(3, job_dir)));
+  }
+  return outcome;
+}
+
 }  // namespace digsig::tools

@@ -49,4 +49,9 @@ struct Outcome {
 // Fails only if the tool cannot be started (not found, not executable).
 [[nodiscard]] Result<Outcome> run(const Command& command);
 
+// The same, but a tool killed at the deadline is an error too (timeout,
+// with the tool's last lines, `job_dir` replaced by "." and secrets redacted).
+[[nodiscard]] Result<Outcome> run_within_deadline(const Command& command,
+                                                  const std::filesystem::path& job_dir);
+
 }  // namespace digsig::tools

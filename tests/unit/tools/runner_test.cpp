@@ -121,3 +121,24 @@ TEST(RunnerTest, ToolIsFoundInTheGivenPath) {
 
 }  // namespace
 }  // namespace digsig::tools
+
+namespace digsig::tools {
+namespace {
+
+TEST(RunnerTest, RunWithinDeadlineTurnsAKillIntoATimeoutWithoutServerPaths) {
+  test::TempDir dir;
+  auto cmd = sh("echo working in " + dir.path().string() + "; sleep 30", dir.path(),
+                std::chrono::milliseconds(300));
+  auto out = run_within_deadline(cmd, dir.path());
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().kind, ErrorKind::timeout);
+  EXPECT_NE(out.error().message.find("DIGSIGSERVER_RESPONSE_TIMEOUT"), std::string::npos);
+  EXPECT_NE(out.error().message.find("working in ."), std::string::npos) << out.error().message;
+  EXPECT_EQ(out.error().message.find(dir.path().string()), std::string::npos);
+  auto ok = run_within_deadline(sh("exit 2", dir.path()), dir.path());
+  ASSERT_TRUE(ok) << "a tool that ends in time is an outcome, whatever its status";
+  EXPECT_EQ(ok->exit_code, 2);
+}
+
+}  // namespace
+}  // namespace digsig::tools
