@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "digsig/archive/archive.hpp"
+#include "digsig/signers/mkimage.hpp"
 #include "digsig/signers/selector_keys.hpp"
 #include "digsig/tools/runner.hpp"
 #include "digsig/util/names.hpp"
@@ -15,18 +16,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* k_tool_path = "/usr/local/bin:/usr/bin:/bin";
 constexpr std::string_view k_default_keyname = "dev";
 
 // What mkimage's -o accepts: <hash>,<crypto>.
 bool valid_algo(std::string_view algo) {
   static const std::regex k_algo("^(sha1|sha256|sha384|sha512),(rsa2048|rsa3072|rsa4096|ecdsa256|ecdsa384)$");
   return std::regex_match(algo.begin(), algo.end(), k_algo);
-}
-
-bool valid_offset(std::string_view offset) {
-  static const std::regex k_offset("^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$");
-  return std::regex_match(offset.begin(), offset.end(), k_offset);
 }
 
 bool valid_comment(std::string_view comment) {
@@ -63,7 +58,7 @@ class FitImageSigner : public Signer {
   Readiness readiness() const override {
     Readiness r;
     for (const char* tool : {"mkimage", "fdtget"}) {
-      auto path = tools::find_program(tool, k_tool_path);
+      auto path = tools::find_program(tool, k_mkimage_path);
       if (path.empty()) {
         r.ready = false;
         r.missing.push_back(fmt::format("{} (u-boot-tools / device-tree-compiler)", tool));
@@ -94,7 +89,7 @@ class FitImageSigner : public Signer {
       options.insert(options.end(), {"-c", std::string(*comment)});
     }
     if (auto offset = request.field("external_data_offset"); offset && !offset->empty()) {
-      if (!valid_offset(*offset)) {
+      if (!valid_mkimage_offset(*offset)) {
         return fail(ErrorKind::bad_request,
                     fmt::format("Invalid parameters: external_data_offset {} is not a number",
                                 quote(*offset)));
@@ -153,22 +148,7 @@ class FitImageSigner : public Signer {
     argv.push_back(image->string());
     auto outcome = run_tool(argv, job);
     if (!outcome) return std::unexpected(outcome.error());
-    // mkimage exits 0 even when it could not sign a node: its messages and
-    // the signed image itself decide, not the exit status.
-    auto errors = outcome->lines_with({"Failed to", "Couldn't", "Can't", "rror"}, job.dir());
-    if (!outcome->succeeded() || !errors.empty()) {
-      return fail(ErrorKind::bad_request,
-                  fmt::format("mkimage could not sign the image: {}",
-                              errors.empty() ? outcome->tail_for_client(4, job.dir()) : errors));
-    }
-    auto after = run_tool({"mkimage", "-l", image->string()}, job);
-    if (!after) return std::unexpected(after.error());
-    if (after->output.find("Sign value:") == std::string::npos ||
-        after->output.find("Sign value:   unavailable") != std::string::npos) {
-      return fail(ErrorKind::bad_request,
-                  "mkimage left signature nodes unsigned: check the key-name-hint of every "
-                  "signature node in the image");
-    }
+    if (auto ok = check_mkimage_signed(*outcome, *image, job); !ok) return std::unexpected(ok.error());
 
     SignResult result;
     if (dtb_path) {
@@ -187,9 +167,7 @@ class FitImageSigner : public Signer {
 
  private:
   static Result<tools::Outcome> run_tool(const std::vector<std::string>& argv, const jobs::Job& job) {
-    tools::Command cmd{.argv = argv, .cwd = job.dir(), .env = {std::string("PATH=") + k_tool_path},
-                       .deadline = job.deadline()};
-    return tools::run_within_deadline(cmd, job.dir());
+    return run_mkimage(argv, job);
   }
 
   // The key name: the field, else the DTB's /signature/key-<name> node, else

@@ -126,6 +126,8 @@ Result<Outcome> run(const Command& command) {
   if (command.argv.empty()) return fail(ErrorKind::internal, "empty command");
   std::string tool_name = fs::path(command.argv[0]).filename().string();
   std::string exe = find_in_path(command.argv[0], command.env);
+  // "./tool" is relative to the tool's working directory, not the server's.
+  if (!command.cwd.empty() && !exe.empty() && exe.front() != '/') exe = (command.cwd / exe).lexically_normal().string();
   if (exe.empty() || ::access(exe.c_str(), X_OK) != 0) {
     return fail(ErrorKind::misconfigured, fmt::format("the tool '{}' was not found", tool_name));
   }
@@ -244,6 +246,24 @@ Result<Outcome> run_within_deadline(const Command& command, const std::filesyste
                 fmt::format("{} ran past the request's time limit (DIGSIGSERVER_RESPONSE_TIMEOUT): {}",
                             std::filesystem::path(command.argv[0]).filename().string(),
                             outcome->tail_for_client(3, job_dir)));
+  }
+  return outcome;
+}
+
+Result<Outcome> run_checked(const Command& command, const fs::path& job_dir, std::string_view name,
+                            std::initializer_list<std::string_view> error_markers) {
+  auto outcome = run_within_deadline(command, job_dir);
+  if (!outcome) return outcome;
+  if (!outcome->succeeded()) {
+    return fail(ErrorKind::signing_failed,
+                fmt::format("{} failed (exit status {}); its last lines:\n{}", name, outcome->exit_code,
+                            outcome->tail_for_client(12, job_dir)));
+  }
+  auto errors = outcome->lines_with(error_markers, job_dir);
+  if (!errors.empty()) {
+    return fail(ErrorKind::signing_failed,
+                fmt::format("{} exited 0 but reported errors:\n{}\nits last lines:\n{}", name, errors,
+                            outcome->tail_for_client(8, job_dir)));
   }
   return outcome;
 }

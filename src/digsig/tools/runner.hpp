@@ -9,7 +9,9 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "digsig/jobs/job.hpp"
@@ -18,7 +20,7 @@
 namespace digsig::tools {
 
 struct Command {
-  std::vector<std::string> argv;  // argv[0]: a path, or a name looked up in env's PATH
+  std::vector<std::string> argv;  // argv[0]: a path (relative ones from cwd), or a name looked up in env's PATH
   std::filesystem::path cwd;
   std::vector<std::string> env;   // "NAME=value", exactly what the tool gets
   jobs::Deadline deadline;
@@ -53,5 +55,13 @@ struct Outcome {
 // with the tool's last lines, `job_dir` replaced by "." and secrets redacted).
 [[nodiscard]] Result<Outcome> run_within_deadline(const Command& command,
                                                   const std::filesystem::path& job_dir);
+
+// For vendor tools whose exit status cannot be trusted alone: a non-zero
+// exit, a kill at the deadline, or an output line containing one of
+// `error_markers` is a signing_failed error that quotes the tool's own
+// lines (as tail_for_client). `name` names the tool in the message.
+[[nodiscard]] Result<Outcome> run_checked(const Command& command, const std::filesystem::path& job_dir,
+                                          std::string_view name,
+                                          std::initializer_list<std::string_view> error_markers);
 
 }  // namespace digsig::tools

@@ -119,6 +119,17 @@ TEST(RunnerTest, ToolIsFoundInTheGivenPath) {
   EXPECT_EQ(out->output, "from-mytool a b c\n");
 }
 
+TEST(RunnerTest, RelativeToolIsTakenFromTheWorkingDirectory) {
+  test::TempDir dir;
+  test::write_file(dir.path() / "work/helper", "#!/bin/sh\necho \"$0\" in \"$(pwd)\"\n");
+  fs::permissions(dir.path() / "work/helper", fs::perms::owner_all);
+  Command cmd{.argv = {"./helper"}, .cwd = dir.path() / "work", .env = {"PATH=/usr/bin:/bin"},
+              .deadline = jobs::Clock::now() + 5s};
+  auto out = run(cmd);
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->output, (dir.path() / "work/helper").string() + " in " + (dir.path() / "work").string() + "\n");
+}
+
 }  // namespace
 }  // namespace digsig::tools
 

@@ -1,0 +1,39 @@
+#include "digsig/signers/mkimage.hpp"
+
+#include <fmt/format.h>
+
+#include <regex>
+
+namespace digsig::signers {
+
+bool valid_mkimage_offset(std::string_view offset) {
+  static const std::regex k_offset("^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$");
+  return std::regex_match(offset.begin(), offset.end(), k_offset);
+}
+
+Result<tools::Outcome> run_mkimage(const std::vector<std::string>& argv, const jobs::Job& job) {
+  tools::Command cmd{.argv = argv, .cwd = job.dir(), .env = {std::string("PATH=") + k_mkimage_path},
+                     .deadline = job.deadline()};
+  return tools::run_within_deadline(cmd, job.dir());
+}
+
+Result<void> check_mkimage_signed(const tools::Outcome& outcome, const std::filesystem::path& image,
+                                  const jobs::Job& job) {
+  auto errors = outcome.lines_with({"Failed to", "Couldn't", "Can't", "rror"}, job.dir());
+  if (!outcome.succeeded() || !errors.empty()) {
+    return fail(ErrorKind::bad_request,
+                fmt::format("mkimage could not sign the image: {}",
+                            errors.empty() ? outcome.tail_for_client(4, job.dir()) : errors));
+  }
+  auto after = run_mkimage({"mkimage", "-l", image.string()}, job);
+  if (!after) return std::unexpected(after.error());
+  if (after->output.find("Sign value:") == std::string::npos ||
+      after->output.find("Sign value:   unavailable") != std::string::npos) {
+    return fail(ErrorKind::bad_request,
+                "mkimage left signature nodes unsigned: check the key-name-hint of every "
+                "signature node in the image");
+  }
+  return {};
+}
+
+}  // namespace digsig::signers

@@ -1,0 +1,32 @@
+// U-Boot's mkimage as FIT signers use it (/sign/fitimage, /sign/rk). mkimage
+// exits 0 even when it could not sign a node, so a signing run is judged by
+// its messages and by listing the image afterwards.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "digsig/jobs/job.hpp"
+#include "digsig/tools/runner.hpp"
+#include "digsig/util/error.hpp"
+
+namespace digsig::signers {
+
+inline constexpr const char* k_mkimage_path = "/usr/local/bin:/usr/bin:/bin";
+
+// An external_data_offset mkimage's -p accepts: decimal or 0x-hex.
+[[nodiscard]] bool valid_mkimage_offset(std::string_view offset);
+
+// Runs mkimage (or fdtget) in the job directory with only PATH set.
+[[nodiscard]] Result<tools::Outcome> run_mkimage(const std::vector<std::string>& argv,
+                                                 const jobs::Job& job);
+
+// bad_request with mkimage's own error lines if the signing run failed or
+// `image` still has unsigned signature nodes.
+[[nodiscard]] Result<void> check_mkimage_signed(const tools::Outcome& outcome,
+                                                const std::filesystem::path& image,
+                                                const jobs::Job& job);
+
+}  // namespace digsig::signers
