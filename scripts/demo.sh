@@ -38,6 +38,23 @@ Try, from another terminal:
        http://localhost:$port/sign/mender
   mender-artifact validate -k $root/demo/pki/demo-mender-public.pem $root/demo/artifacts/demo.mender
 
+  # Rockchip FIT image (real mkimage; the signature nodes name key "dev")
+  mkdir -p rk && head -c 4096 /dev/urandom > rk/Image
+  printf '%s\n' '/dts-v1/;' '/ { description = "demo"; #address-cells = <1>;' \
+    '  images { kernel { data = /incbin/("Image"); type = "kernel"; arch = "arm64"; os = "linux";' \
+    '    compression = "none"; load = <0x280000>; entry = <0x280000>; hash { algo = "sha256"; };' \
+    '    signature { algo = "sha256,rsa2048"; key-name-hint = "dev"; }; }; };' \
+    '  configurations { default = "conf"; conf { kernel = "kernel"; }; }; };' > rk/fit.its
+  (cd rk && tar -c -h -z -f ../rk-fit.tar.gz fit.its Image)
+  curl --fail -X POST -F machine=demo -F soctype=rk3588 -F artifact_type=fit-image \
+       -F artifact=@rk-fit.tar.gz --output rk-fit-signed.tar.gz http://localhost:$port/sign/rk
+
+  # NVIDIA Jetson and Rockchip's own tools are vendor downloads: until they are
+  # installed (docs/signers/tegra.md, docs/signers/rockchip.md) these answer
+  # with what is missing, for example:
+  curl -X POST -F machine=demo -F soctype=tegra234 -F bspversion=35.5.0 \
+       -F artifact=@rk-fit.tar.gz http://localhost:$port/sign/tegra
+
   curl http://localhost:$port/signers
   (i.MX: a CSF naming files under crts/ of $root/demo/keys/demo/imxsign/imx-cst-keys.tar.gz,
    see docs/signers/imx.md)

@@ -10,9 +10,9 @@ set -euo pipefail
 build=(build-essential xz-utils gzip zstd cmake ninja-build pkg-config libcpp-httplib-dev libssl-dev
        libarchive-dev zlib1g-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
        nlohmann-json3-dev)
-tools=(sbsigntool u-boot-tools device-tree-compiler)
+tools=(sbsigntool u-boot-tools device-tree-compiler python3)
 demo=(openssl curl ca-certificates systemd-boot-efi mender-artifact libengine-pkcs11-openssl "${tools[@]}")
-test=(libgtest-dev libgmock-dev openssl curl jq swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd
+test=(libgtest-dev libgmock-dev openssl curl jq xxd swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd
       systemd-boot-efi mender-artifact awscli softhsm2 opensc libengine-pkcs11-openssl "${tools[@]}")
 bench=(wrk time)
 

@@ -39,6 +39,13 @@ issue_cert() {
   rm -f "$csr"
 }
 
+# hex_words N: N random 32-bit words as "0x0123abcd ...".
+hex_words() {
+  local i words=()
+  for i in $(seq 1 "$1"); do words+=("0x$(openssl rand -hex 4)"); done
+  echo "${words[*]}"
+}
+
 for sel in "${selectors[@]}"; do
   # SWUpdate: RSA key for RSA/RSAPSS, certificate and key for CMS.
   d="$out/keys/$sel/swupdate"
@@ -97,6 +104,71 @@ for sel in "${selectors[@]}"; do
   if [ ! -f "$d/private.key" ]; then
     openssl genrsa -traditional -out "$d/private.key" 2048 2>/dev/null
     openssl rsa -in "$d/private.key" -pubout -out "$pki/$sel-mender-public.pem" 2>/dev/null
+  fi
+
+  # NVIDIA Jetson bootloaders: the PKC key (RSA-3072) and the optional SBK
+  # and user key (four 32-bit hex words each, as NVIDIA's tools read them).
+  d="$out/keys/$sel/tegrasign"
+  mkdir -p "$d"
+  if [ ! -f "$d/rsa_priv.pem" ]; then
+    openssl genrsa -out "$d/rsa_priv.pem" 3072 2>/dev/null
+    openssl rsa -in "$d/rsa_priv.pem" -pubout -out "$pki/$sel-tegra-pkc-public.pem" 2>/dev/null
+    hex_words 4 > "$d/sbk.txt"
+    hex_words 4 > "$d/user_key.txt"
+  fi
+
+  # Jetson UEFI capsules: a root, an intermediate and a signer certificate;
+  # the signer's file holds its key and certificate (GenerateCapsule.py's layout).
+  d="$out/keys/$sel/ueficapsulesign"
+  mkdir -p "$d"
+  if [ ! -f "$d/signer_private_cert.pem" ]; then
+    tmp=$(mktemp -d)
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/root.key" -out "$d/trusted_public_cert.pem" \
+      -days 3650 -subj "/CN=$sel capsule root" -addext "basicConstraints=critical,CA:TRUE" 2>/dev/null
+    openssl req -new -newkey rsa:2048 -nodes -keyout "$tmp/sub.key" -subj "/CN=$sel capsule intermediate" \
+      -out "$tmp/sub.csr" 2>/dev/null
+    openssl x509 -req -in "$tmp/sub.csr" -CA "$d/trusted_public_cert.pem" -CAkey "$tmp/root.key" \
+      -CAserial "$tmp/root.srl" -CAcreateserial -days 3650 -out "$d/other_public_cert.pem" \
+      -extfile <(printf 'basicConstraints=critical,CA:TRUE\n') 2>/dev/null
+    openssl req -new -newkey rsa:2048 -nodes -keyout "$tmp/signer.key" -subj "/CN=$sel capsule signer" \
+      -out "$tmp/signer.csr" 2>/dev/null
+    openssl x509 -req -in "$tmp/signer.csr" -CA "$d/other_public_cert.pem" -CAkey "$tmp/sub.key" \
+      -CAserial "$tmp/sub.srl" -CAcreateserial -days 3650 -out "$tmp/signer.crt" 2>/dev/null
+    cat "$tmp/signer.key" "$tmp/signer.crt" > "$d/signer_private_cert.pem"
+    cp "$d/trusted_public_cert.pem" "$pki/$sel-capsule-root.crt"
+    rm -rf "$tmp"
+  fi
+
+  # Jetson EKB: OEM K1 and UEFI variable authentication keys (256-bit, hex)
+  # and the fixed vector (128-bit, hex) that BSPs before 36 use.
+  d="$out/keys/$sel/ekbsign"
+  mkdir -p "$d"
+  if [ ! -f "$d/oem_k1.key" ]; then
+    openssl rand -hex 32 > "$d/oem_k1.key"
+    openssl rand -hex 32 > "$d/uefi-variable-authentication.key"
+    openssl rand -hex 16 > "$d/fixed-vector"
+  fi
+
+  # Rockchip: the key rk_sign_tool and mkimage sign with, its certificate
+  # (mkimage wants one) and its public half.
+  d="$out/keys/$sel/rksign"
+  mkdir -p "$d"
+  if [ ! -f "$d/dev.key" ]; then
+    openssl genrsa -out "$d/dev.key" 2048 2>/dev/null
+    openssl req -new -x509 -key "$d/dev.key" -sha256 -days 3650 -subj "/CN=$sel Rockchip dev" \
+      -out "$d/dev.crt" 2>/dev/null
+    openssl rsa -in "$d/dev.key" -pubout -out "$d/dev.pubkey" 2>/dev/null
+    cp "$d/dev.pubkey" "$pki/$sel-rk-public.pem"
+    cp "$d/dev.crt" "$pki/$sel-rk-dev.crt"
+  fi
+
+  # Rockchip OP-TEE: the TA signing key and its public half for change_puk.
+  d="$out/keys/$sel/rkopteesign"
+  mkdir -p "$d"
+  if [ ! -f "$d/optee-signing-key.pem" ]; then
+    openssl genrsa -out "$d/optee-signing-key.pem" 2048 2>/dev/null
+    openssl rsa -in "$d/optee-signing-key.pem" -pubout -out "$d/optee-signing-pubkey.pem" 2>/dev/null
+    cp "$d/optee-signing-pubkey.pem" "$pki/$sel-rkoptee-public.pem"
   fi
 
   # i.MX HAB: NXP's PKI and SRK table, packed as the signer expects.

@@ -133,7 +133,10 @@ int run(int argc, char** argv) {
     }
     for (const auto& signer : all) {
       auto ready = signer->readiness();
-      if (ready.ready) {
+      if (ready.ready && !ready.missing.empty()) {
+        log::warn("signer {} ready at {}, but partly: {}", signer->info().name, signer->info().route,
+                  fmt::join(ready.missing, "; "));
+      } else if (ready.ready) {
         log::info("signer {} ready at {}", signer->info().name, signer->info().route);
       } else {
         log::warn("signer {} not ready: {}", signer->info().name, fmt::join(ready.missing, "; "));

@@ -7,7 +7,12 @@
 #include "digsig/signers/mender_signer.hpp"
 #include "digsig/signers/modules_signer.hpp"
 #include "digsig/signers/optee_signer.hpp"
+#include "digsig/signers/rk_signer.hpp"
+#include "digsig/signers/rkoptee_signer.hpp"
 #include "digsig/signers/swupdate_signer.hpp"
+#include "digsig/signers/tegra_capsule_signer.hpp"
+#include "digsig/signers/tegra_ekb_signer.hpp"
+#include "digsig/signers/tegra_signer.hpp"
 #include "digsig/signers/uefi_signer.hpp"
 
 namespace digsig::signers {
@@ -25,7 +30,13 @@ constexpr std::array k_signers{
     Entry{"mender", &create_mender_signer},
     Entry{"modules", &create_modules_signer},
     Entry{"optee", &create_optee_signer},
+    Entry{"rk", &create_rk_signer},
+    Entry{"rkoptee-ta", &create_rkoptee_ta_signer},
+    Entry{"rkoptee-tee", &create_rkoptee_tee_signer},
     Entry{"swupdate", &create_swupdate_signer},
+    Entry{"tegra", &create_tegra_signer},
+    Entry{"tegra-ekb", &create_tegra_ekb_signer},
+    Entry{"tegra-ueficapsule", &create_tegra_capsule_signer},
     Entry{"uefi", &create_uefi_signer},
 };
 
