@@ -121,5 +121,6 @@ rm -rf tokens && mv tokens.saved tokens
 start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN=Wrong-9999 SOFTHSM2_CONF="$SOFTHSM2_CONF"
 expect_error "a wrong PIN: 503 saying the token refused or lacks the key" 503 "the PIN was refused" /sign/swupdate -F sw-description=@sw-description -F distro=demo
 check "  ... and the wrong PIN is in no log line or response" bash -c "! grep -q 'Wrong-9999' '$WORK/server.log' '$WORK/body'"
+check "  ... and the server never prompted for a PIN on its terminal" bash -c "! grep -q 'Enter PKCS#11 token PIN' '$WORK/server.log'"
 
 it_finish

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/engine.h>
 #include <openssl/err.h>
+#include <openssl/ui.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -66,6 +67,19 @@ Result<ENGINE*> engine_locked() {
   g_engine = e;
   log::info("PKCS#11 module {} opened", g_settings.module);
   return g_engine;
+}
+
+// libp11 asks for the PIN through OpenSSL's UI when it has none or the token
+// refused it. A server must never prompt on its terminal (or wait on
+// stdin): this UI writes nothing and answers nothing, so the load fails.
+UI_METHOD* no_prompt_ui() {
+  static UI_METHOD* method = [] {
+    UI_METHOD* m = UI_create_method("digsigserver: no PIN prompts");
+    UI_method_set_writer(m, [](UI*, UI_STRING*) { return 1; });
+    UI_method_set_reader(m, [](UI*, UI_STRING*) { return 0; });
+    return m;
+  }();
+  return method;
 }
 
 }  // namespace
@@ -133,7 +147,7 @@ Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what) {
   auto engine = engine_locked();
   if (!engine) return std::unexpected(engine.error());
   std::string id(uri);
-  PKeyPtr key(ENGINE_load_private_key(*engine, id.c_str(), nullptr, nullptr));
+  PKeyPtr key(ENGINE_load_private_key(*engine, id.c_str(), no_prompt_ui(), nullptr));
   if (!key) {
     ERR_clear_error();
     return fail(ErrorKind::unavailable,
