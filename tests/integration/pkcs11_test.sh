@@ -91,6 +91,29 @@ check "a UEFI detached CMS signed through the token verifies" \
   openssl cms -verify -binary -inform DER -in app.sig -content app.efi -CAfile "$KEYS/demo/uefisign/db.crt" -purpose any -out /dev/null
 check "the PIN is in no log line or response" bash -c "! grep -q '$PIN' '$WORK/server.log' token.sig '$WORK/body'"
 
+# --- SWUpdate's compatibility fields: backend=pkcs11 with a client key-uri ------------------
+# As the original: the PIN comes from DIGSIGSERVER_YUBIHSM_PASSWORD for pin-value=password.
+start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_YUBIHSM_PASSWORD="$PIN" \
+  SOFTHSM2_CONF="$SOFTHSM2_CONF"
+URI="pkcs11:token=digsig;object=swu;type=private;pin-value=password"
+curl -s --fail -X POST -F sw-description=@sw-description -F backend=pkcs11 --form-string "key-uri=$URI" \
+     -o keyuri.sig "$DIGSIG_SERVER/sign/swupdate"
+check "backend=pkcs11 with key-uri (no distro): the RSA signature verifies" \
+  openssl dgst -sha256 -verify "$PKI/demo-swupdate-rsa-public.pem" -signature keyuri.sig sw-description
+check "  ... and equals the file key's" cmp keyuri.sig file.sig
+curl -s --fail -X POST -F sw-description=@sw-description -F backend=pkcs11 -F method=CMS -F distro=demo \
+     --form-string "key-uri=pkcs11:token=digsig;object=swucms;type=private;pin-value=password" \
+     -o keyuri.cms "$DIGSIG_SERVER/sign/swupdate"
+check "backend=pkcs11, method=CMS: distro's cms.cert with the key-uri key verifies" \
+  openssl cms -verify -binary -inform DER -in keyuri.cms -content sw-description -CAfile "$PKI/ca.crt" -purpose any -out /dev/null
+expect_error "backend=pkcs11 without key-uri" 400 "Key URI missing for PKCS#11 backend" /sign/swupdate -F sw-description=@sw-description -F backend=pkcs11
+expect_error "a key-uri that names a module" 400 "may not name a module" /sign/swupdate -F sw-description=@sw-description -F backend=pkcs11 --form-string "key-uri=pkcs11:token=digsig;object=swu?module-path=/tmp/evil.so"
+expect_error "a key-uri that is not pkcs11:" 400 "is not a pkcs11: URI" /sign/swupdate -F sw-description=@sw-description -F backend=pkcs11 --form-string "key-uri=file:///etc/passwd"
+expect_error "CMS with a key-uri whose key is not cms.cert's" 500 "is not the certificate of the key-uri key" /sign/swupdate -F sw-description=@sw-description -F backend=pkcs11 -F method=CMS -F distro=demo --form-string "key-uri=$URI"
+expect_error "a key-uri naming no key on the token: 503" 503 "could not be loaded from the PKCS#11 token" /sign/swupdate -F sw-description=@sw-description -F backend=pkcs11 --form-string "key-uri=pkcs11:token=digsig;object=nothere;type=private;pin-value=password"
+check "the PIN substituted into key-uri is in no log line, audit record or response" \
+  bash -c "! grep -q '$PIN' '$WORK/server.log' '$WORK/body' keyuri.sig && grep -q 'key-uri pkcs11:token=digsig;object=swu;type=private' '$WORK/server.log'"
+
 # --- 64 concurrent requests against a token limited to 4 operations at once ----------
 start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN="$PIN" \
   SOFTHSM2_CONF="$SOFTHSM2_CONF" DIGSIGSERVER_PKCS11_MAX_OPS=4 DIGSIGSERVER_MAX_JOBS=16

@@ -52,6 +52,8 @@ Result<ENGINE*> engine_locked() {
             ENGINE_ctrl_cmd_string(e, "ID", "pkcs11", 0) == 1 &&
             ENGINE_ctrl_cmd_string(e, "LIST_ADD", "1", 0) == 1 &&
             ENGINE_ctrl_cmd_string(e, "LOAD", nullptr, 0) == 1 &&
+            // libp11 prints failed URIs, pin-value included, on stderr unless quiet.
+            ENGINE_ctrl_cmd_string(e, "QUIET", nullptr, 0) == 1 &&
             ENGINE_ctrl_cmd_string(e, "MODULE_PATH", g_settings.module.c_str(), 0) == 1 &&
             (g_settings.pin.empty() || ENGINE_ctrl_cmd_string(e, "PIN", g_settings.pin.c_str(), 0) == 1) &&
             ENGINE_init(e) == 1;
@@ -140,6 +142,53 @@ std::string_view pkcs11_reference(std::string_view bytes) {
   while (!bytes.empty() && std::isspace(static_cast<unsigned char>(bytes.back()))) bytes.remove_suffix(1);
   if (!bytes.starts_with("pkcs11:") || bytes.find('\n') != std::string_view::npos) return {};
   return bytes;
+}
+
+Result<std::string> client_pkcs11_uri(std::string_view uri, std::string_view pin) {
+  auto invalid = [](std::string_view why) {
+    return fail(ErrorKind::bad_request, fmt::format("Invalid parameters: key-uri {}", why));
+  };
+  if (!uri.starts_with("pkcs11:")) return invalid("is not a pkcs11: URI");
+  if (uri.size() > 1024) return invalid("is longer than 1024 bytes");
+  for (char c : uri) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f) return invalid("has spaces or control characters");
+  }
+  for (std::string_view attribute : {"module-path", "module-name"}) {
+    if (uri.find(attribute) != std::string_view::npos) {
+      return invalid(fmt::format("may not name a module ({}); the server's DIGSIGSERVER_PKCS11_MODULE is used",
+                                 attribute));
+    }
+  }
+  std::string out(uri);
+  constexpr std::string_view k_placeholder = "pin-value=password";
+  for (auto pos = out.find(k_placeholder); pos != std::string::npos; pos = out.find(k_placeholder, pos)) {
+    if (pin.empty()) {
+      return fail(ErrorKind::misconfigured,
+                  "key-uri asks for the configured PIN (pin-value=password) but "
+                  "DIGSIGSERVER_YUBIHSM_PASSWORD is not set");
+    }
+    out.replace(pos + 10, 8, pin);
+    pos += 10 + pin.size();
+  }
+  return out;
+}
+
+std::string without_pin(std::string_view uri) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= uri.size()) {
+    auto end = uri.find_first_of(";?&", start);
+    auto part = uri.substr(start, end == std::string_view::npos ? uri.size() - start : end - start);
+    if (!part.starts_with("pin-value=")) {
+      out += part;
+      if (end != std::string_view::npos) out += uri[end];
+    }
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  while (!out.empty() && (out.back() == ';' || out.back() == '?' || out.back() == '&')) out.pop_back();
+  return out;
 }
 
 Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what) {

@@ -52,6 +52,17 @@ void configure_pkcs11(Pkcs11Settings settings);
 // The URI if `bytes` is a pkcs11: reference (surrounding white space ignored).
 [[nodiscard]] std::string_view pkcs11_reference(std::string_view bytes);
 
+// A pkcs11: URI a client sent (SWUpdate's key-uri, the compatibility field
+// of the original server): checked (printable, at most 1024 bytes, no
+// module-path or module-name attribute: only the configured module is
+// used), with "pin-value=password" replaced by `pin` as the original did.
+// bad_request for a malformed URI; misconfigured when it asks for the PIN
+// and none is configured.
+[[nodiscard]] Result<std::string> client_pkcs11_uri(std::string_view uri, std::string_view pin);
+
+// The URI without its pin-value attribute, for logs and audit records.
+[[nodiscard]] std::string without_pin(std::string_view uri);
+
 // A private key on the token. `what` names the key in error messages.
 [[nodiscard]] Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what);
 

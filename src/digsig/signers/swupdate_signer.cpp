@@ -1,11 +1,15 @@
 #include "digsig/signers/swupdate_signer.hpp"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "digsig/crypto/cms.hpp"
 #include "digsig/crypto/keys.hpp"
+#include "digsig/crypto/pkcs11.hpp"
 #include "digsig/crypto/sign.hpp"
 #include "digsig/signers/selector_keys.hpp"
 #include "digsig/util/files.hpp"
@@ -31,15 +35,19 @@ Result<Method> parse_method(std::string_view value) {
 
 class SwupdateSigner : public Signer {
  public:
-  explicit SwupdateSigner(const SignerContext& context) : keys_(context.keys) {
+  explicit SwupdateSigner(const SignerContext& context)
+      : keys_(context.keys), pin_(context.settings.pkcs11_pin) {
     info_ = SignerInfo{
         .name = "swupdate",
         .route = "/sign/swupdate",
         .signtype = "swupdate",
         .selector_field = "distro",
         .summary = "detached signature of an SWUpdate sw-description (RSA, RSA-PSS or CMS)",
-        .fields = {"distro (required)", "sw-description (file, required)",
-                   "method: RSA (default), RSAPSS or CMS", "backend: ssl (default)"},
+        .fields = {"distro (required; with backend=pkcs11 only for CMS)", "sw-description (file, required)",
+                   "method: RSA (default), RSAPSS or CMS",
+                   "backend: ssl (default: keys from the key store) or pkcs11 (the key named by key-uri)",
+                   "key-uri: a pkcs11: URI (backend=pkcs11); pin-value=password is replaced by the "
+                   "configured PIN"},
         .keys = {"rsa-private.key (RSA, RSAPSS)", "cms.cert and cms-private.key (CMS)"},
         .tools = {},
     };
@@ -48,25 +56,44 @@ class SwupdateSigner : public Signer {
   const SignerInfo& info() const override { return info_; }
 
   Result<SignResult> sign(const SignRequest& request, jobs::Job& job) override {
-    auto distro = request.required_field("distro", "Distro name missing");
-    if (!distro) return std::unexpected(distro.error());
     auto method = parse_method(request.field_or("method", "RSA"));
     if (!method) return std::unexpected(method.error());
     auto backend = request.field_or("backend", "ssl");
-    if (backend != "ssl") {
+    if (backend != "ssl" && backend != "pkcs11") {
       return fail(ErrorKind::bad_request,
-                  fmt::format("Invalid parameters: backend {} is not supported; use ssl",
-                              quote(backend)));
+                  fmt::format("Invalid parameters: backend {} is not one of ssl, pkcs11", quote(backend)));
+    }
+    const bool token = backend == "pkcs11";
+    std::string key_uri;
+    if (token) {
+      auto field = request.required_field("key-uri", "Key URI missing for PKCS#11 backend");
+      if (!field) return std::unexpected(field.error());
+      auto uri = crypto::client_pkcs11_uri(*field, pin_);
+      if (!uri) return std::unexpected(uri.error());
+      key_uri = std::move(*uri);
     }
     auto input = request.required_file("sw-description");
     if (!input) return std::unexpected(input.error());
-    auto keys = SelectorKeys::open(keys_, info_, *distro);
-    if (!keys) return std::unexpected(keys.error());
+    // The original needs no distro for an RSA signature with a key-uri.
+    std::optional<SelectorKeys> keys;
+    if (!token || *method == Method::cms) {
+      auto distro = request.required_field("distro", "Distro name missing");
+      if (!distro) return std::unexpected(distro.error());
+      auto opened = SelectorKeys::open(keys_, info_, *distro);
+      if (!opened) return std::unexpected(opened.error());
+      keys = std::move(*opened);
+    }
 
     auto out = job.path_for("sw-description.sig");
     if (!out) return std::unexpected(out.error());
-    auto signature = *method == Method::cms ? sign_cms(*keys, (*input)->path)
-                                            : sign_raw(*keys, (*input)->path, *method);
+    Result<Signature> signature = fail(ErrorKind::internal, "no signature");
+    if (token) {
+      signature = *method == Method::cms ? sign_cms_token(*keys, key_uri, (*input)->path)
+                                         : sign_raw_token(key_uri, (*input)->path, *method);
+    } else {
+      signature = *method == Method::cms ? sign_cms(*keys, (*input)->path)
+                                         : sign_raw(*keys, (*input)->path, *method);
+    }
     if (!signature) return std::unexpected(signature.error());
     std::string_view bytes(reinterpret_cast<const char*>(signature->bytes.data()),
                            signature->bytes.size());
@@ -88,15 +115,47 @@ class SwupdateSigner : public Signer {
     if (!material) return std::unexpected(material.error());
     auto key = crypto::load_private_key(*material);
     if (!key) return std::unexpected(key.error());
-    if (!crypto::is_rsa(key->get())) {
-      return fail(ErrorKind::misconfigured,
-                  fmt::format("{} is not an RSA key", material->describe()));
+    return sign_with(key->get(), material->describe(), input, method, "rsa-private.key");
+  }
+
+  static Result<Signature> sign_raw_token(const std::string& uri, const std::filesystem::path& input,
+                                          Method method) {
+    auto named = crypto::without_pin(uri);
+    auto key = crypto::load_pkcs11_key(uri, fmt::format("the key-uri key {}", named));
+    if (!key) return std::unexpected(key.error());
+    return sign_with(key->get(), named, input, method, "key-uri " + named);
+  }
+
+  static Result<Signature> sign_with(EVP_PKEY* key, const std::string& described,
+                                     const std::filesystem::path& input, Method method, std::string used) {
+    if (!crypto::is_rsa(key)) {
+      return fail(ErrorKind::misconfigured, fmt::format("{} is not an RSA key", described));
     }
     crypto::SignParams params;
     params.padding = method == Method::rsapss ? crypto::Padding::pss_max_salt : crypto::Padding::pkcs1;
-    auto sig = crypto::sign_file(key->get(), input, params);
+    auto sig = crypto::sign_file(key, input, params);
     if (!sig) return std::unexpected(sig.error());
-    return Signature{std::move(*sig), {"rsa-private.key"}};
+    return Signature{std::move(*sig), {std::move(used)}};
+  }
+
+  static Result<Signature> sign_cms_token(const SelectorKeys& keys, const std::string& uri,
+                                          const std::filesystem::path& input) {
+    auto named = crypto::without_pin(uri);
+    auto material = keys.load("cms.cert");
+    if (!material) return std::unexpected(material.error());
+    auto cert = crypto::load_certificate(*material);
+    if (!cert) return std::unexpected(cert.error());
+    auto key = crypto::load_pkcs11_key(uri, fmt::format("the key-uri key {}", named));
+    if (!key) return std::unexpected(key.error());
+    if (EVP_PKEY_eq(X509_get0_pubkey(cert->get()), key->get()) != 1) {
+      return fail(ErrorKind::misconfigured,
+                  fmt::format("{} is not the certificate of the key-uri key {}", material->describe(), named));
+    }
+    crypto::CmsOptions options;
+    options.smime_capabilities = false;
+    auto sig = crypto::cms_sign_file(cert->get(), key->get(), nullptr, input, options);
+    if (!sig) return std::unexpected(sig.error());
+    return Signature{std::move(*sig), {"cms.cert", "key-uri " + named}};
   }
 
   static Result<Signature> sign_cms(const SelectorKeys& keys, const std::filesystem::path& input) {
@@ -111,6 +170,7 @@ class SwupdateSigner : public Signer {
   }
 
   keystore::KeyStore& keys_;
+  std::string pin_;  // for pin-value=password in key-uri; never logged
   SignerInfo info_;
 };
 
