@@ -9,7 +9,7 @@ set -euo pipefail
 
 build=(build-essential xz-utils gzip zstd cmake ninja-build pkg-config libcpp-httplib-dev libssl-dev
        libarchive-dev zlib1g-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
-       nlohmann-json3-dev)
+       nlohmann-json3-dev libp11-kit-dev)
 tools=(sbsigntool u-boot-tools device-tree-compiler python3)
 demo=(openssl curl ca-certificates systemd-boot-efi mender-artifact libengine-pkcs11-openssl "${tools[@]}")
 test=(libgtest-dev libgmock-dev openssl curl jq xxd swupdate cpio procps linux-kbuild-6.1 xz-utils gzip zstd

@@ -135,9 +135,35 @@ curl -s "$DIGSIG_SERVER/signers" > signers.json
 check "  ... the bound engages (token keys are recognised) and never more than 4 run at once (peak $(jq .pkcs11.peak signers.json))" \
   jq -e '.pkcs11.configured and .pkcs11.opened and .pkcs11.max_operations == 4 and .pkcs11.peak <= 4 and .pkcs11.peak >= 1' signers.json
 
-# --- the token disappears while the server runs ------------------------------------------
+# --- a certificate on the token too ---------------------------------------------------------
+openssl x509 -in "$FILEKEYS/demo/swupdate/cms.cert" -outform DER -out cms.der
+pkcs11-tool --module "$MODULE" --token-label digsig --login --pin "$PIN" \
+  --write-object cms.der --type cert --id 02 --label swucms >/dev/null 2>&1
+echo "pkcs11:token=digsig;object=swucms;type=cert" > "$KEYS/demo/swupdate/cms.cert"
+curl -s --fail -X POST -F sw-description=@sw-description -F distro=demo -F method=CMS -o tokencert.cms "$DIGSIG_SERVER/sign/swupdate"
+check "CMS with both the key and its certificate on the token verifies against the CA" \
+  openssl cms -verify -binary -inform DER -in tokencert.cms -content sw-description -CAfile "$PKI/ca.crt" -purpose any -out /dev/null
+check "  ... and carries the token's certificate" \
+  bash -c "openssl cms -cmsout -print -inform DER -in tokencert.cms | grep -q 'CN=demo swupdate signer'"
+cp "$FILEKEYS/demo/swupdate/cms.cert" "$KEYS/demo/swupdate/cms.cert"
+
+# --- the token disappears and is re-created while the server runs -------------------------
+start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN="$PIN" \
+  SOFTHSM2_CONF="$SOFTHSM2_CONF" DIGSIGSERVER_PKCS11_REINIT_INTERVAL=2
+check "before the reset: a token signature" \
+  curl -s --fail -X POST -F sw-description=@sw-description -F distro=demo -o /dev/null "$DIGSIG_SERVER/sign/swupdate"
 mv tokens tokens.saved && mkdir tokens
 expect_error "the token removed while the server runs: 503 naming the token" 503 "PKCS#11 token" /sign/swupdate -F sw-description=@sw-description -F distro=demo
+expect_error "  ... and again while it is gone" 503 "PKCS#11 token" /sign/swupdate -F sw-description=@sw-description -F distro=demo
+# Re-initialise the token directory: a new token with the same label, the key imported again.
+softhsm2-util --init-token --free --label digsig --pin "$PIN" --so-pin 0000 >/dev/null
+import "$FILEKEYS/demo/swupdate/rsa-private.key" 01 swu
+sleep 2.2
+curl -s --fail -X POST -F sw-description=@sw-description -F distro=demo -o after-reset.sig "$DIGSIG_SERVER/sign/swupdate"
+check "after the token was re-created, signing works again without a restart" \
+  openssl dgst -sha256 -verify "$PKI/demo-swupdate-rsa-public.pem" -signature after-reset.sig sw-description
+check "  ... /signers counts the module's re-initialisations" \
+  bash -c "curl -s '$DIGSIG_SERVER/signers' | jq -e '.pkcs11.reinits >= 1' >/dev/null"
 rm -rf tokens && mv tokens.saved tokens
 
 # --- a wrong PIN ---------------------------------------------------------------------------

@@ -82,7 +82,7 @@ int run(int argc, char** argv) {
   log::add_secret(config.yubihsm_password);
   crypto::configure_pkcs11({config.pkcs11_module,
                             config.pkcs11_pin.empty() ? config.yubihsm_password : config.pkcs11_pin,
-                            config.pkcs11_max_ops});
+                            config.pkcs11_max_ops, config.pkcs11_reinit_interval});
 
   // Signals are taken by one thread with sigwait; block them everywhere first.
   sigset_t signals;

@@ -48,6 +48,12 @@ const std::array k_settings{
             "PIN of that token; never logged", DIGSIG_TEXT(pkcs11_pin)},
     Setting{"PKCS11_MAX_OPS", Type::count, "4",
             "token operations at once (tokens allow few sessions)", DIGSIG_NUM(pkcs11_max_ops)},
+    Setting{"PKCS11_REINIT_INTERVAL", Type::seconds, "30",
+            "after a token failure (reset, lost session) the PKCS#11 module is re-initialised, "
+            "at most this often",
+            [](Config& c, std::string_view, std::uint64_t n) {
+              c.pkcs11_reinit_interval = std::chrono::seconds(n);
+            }},
     Setting{"RESPONSE_TIMEOUT", Type::seconds, "600", "seconds one request may take, upload included",
             [](Config& c, std::string_view, std::uint64_t n) {
               c.response_timeout = std::chrono::seconds(n);

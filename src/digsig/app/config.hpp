@@ -38,6 +38,7 @@ struct Config {
   std::string pkcs11_module;
   std::string pkcs11_pin;
   std::size_t pkcs11_max_ops = 4;
+  std::chrono::seconds pkcs11_reinit_interval{30};
 };
 
 using Getenv = std::function<std::optional<std::string>(const std::string&)>;

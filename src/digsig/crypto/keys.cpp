@@ -134,6 +134,9 @@ Result<PKeyPtr> load_private_key(const KeyMaterial& key) {
 
 Result<X509Ptr> load_certificate(const KeyMaterial& cert) {
   const auto& bytes = cert.bytes();
+  if (auto uri = pkcs11_reference(bytes.view()); !uri.empty()) {
+    return load_pkcs11_certificate(uri, cert.describe());
+  }
   auto bio = memory_bio(bytes.data(), bytes.size());
   X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!x) {
@@ -147,8 +150,9 @@ Result<X509Ptr> load_certificate(const KeyMaterial& cert) {
 
 Result<X509StackPtr> load_extra_certificates(const KeyMaterial& cert) {
   const auto& bytes = cert.bytes();
-  auto bio = memory_bio(bytes.data(), bytes.size());
   X509StackPtr extra(sk_X509_new_null());
+  if (!pkcs11_reference(bytes.view()).empty()) return extra;  // a token certificate comes alone
+  auto bio = memory_bio(bytes.data(), bytes.size());
   X509Ptr first(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (first) {
     while (X509* next = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {

@@ -1,10 +1,13 @@
 // Keys that live on a PKCS#11 token. A key file in the key store may hold,
 // instead of a key, one line with an RFC 7512 URI
-// ("pkcs11:token=release;object=kmod-2026;type=private"); the signers then
-// sign through the token with the same OpenSSL calls (libp11's engine, the
-// one Debian 12 has). The PIN is never logged.
+// ("pkcs11:token=release;object=kmod-2026;type=private"), and a certificate
+// file a type=cert URI; the signers then sign through the token with the same
+// OpenSSL calls. The server talks PKCS#11 to the module itself (see
+// pkcs11.cpp), so it can re-initialise it after a token failure. The PIN is
+// never logged.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -17,6 +20,10 @@ struct Pkcs11Settings {
   std::string module;  // path of the PKCS#11 library (DIGSIGSERVER_PKCS11_MODULE)
   std::string pin;     // DIGSIGSERVER_PKCS11_PIN, else DIGSIGSERVER_YUBIHSM_PASSWORD
   std::size_t max_operations = 4;  // token operations at once (DIGSIGSERVER_PKCS11_MAX_OPS)
+  // After a failure (a token reset, a lost session) the module is finalised
+  // and initialised again before the next key is loaded, at most this often
+  // (DIGSIGSERVER_PKCS11_REINIT_INTERVAL).
+  std::chrono::seconds reinit_interval{30};
 };
 
 // Held around one signature: for a key on the token it waits for one of the
@@ -35,10 +42,11 @@ class TokenOperation {
 
 struct TokenStatus {
   bool configured = false;   // DIGSIGSERVER_PKCS11_MODULE is set
-  bool opened = false;       // the module was loaded (no login is attempted to report this)
+  bool opened = false;       // the module is initialised (no login is attempted to report this)
   std::size_t max_operations = 0;
   std::size_t running = 0;
   std::size_t peak = 0;      // most operations at once since start-up
+  std::size_t reinits = 0;   // module re-initialisations after failures
 };
 [[nodiscard]] TokenStatus token_status();
 
@@ -63,7 +71,14 @@ void configure_pkcs11(Pkcs11Settings settings);
 // The URI without its pin-value attribute, for logs and audit records.
 [[nodiscard]] std::string without_pin(std::string_view uri);
 
-// A private key on the token. `what` names the key in error messages.
+// A private key on the token (RSA so far). `what` names the key in error
+// messages. When the token or the key cannot be found, or a token call failed
+// since the last load, the module is finalised and initialised again (a token
+// that was reset or re-created is then found) and the load is tried once
+// more; at most once per reinit_interval.
 [[nodiscard]] Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what);
+
+// A certificate on the token (a type=cert URI), with the same recovery.
+[[nodiscard]] Result<X509Ptr> load_pkcs11_certificate(std::string_view uri, std::string_view what);
 
 }  // namespace digsig::crypto

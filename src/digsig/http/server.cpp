@@ -183,7 +183,7 @@ class Server::Impl {
     auto token = crypto::token_status();
     out["pkcs11"] = {{"configured", token.configured}, {"opened", token.opened},
                      {"max_operations", token.max_operations}, {"running", token.running},
-                     {"peak", token.peak}};
+                     {"peak", token.peak}, {"reinits", token.reinits}};
     return out;
   }
 
