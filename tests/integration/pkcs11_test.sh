@@ -134,6 +134,10 @@ check "64 concurrent requests through a token limited to 4 operations all succee
 curl -s "$DIGSIG_SERVER/signers" > signers.json
 check "  ... the bound engages (token keys are recognised) and never more than 4 run at once (peak $(jq .pkcs11.peak signers.json))" \
   jq -e '.pkcs11.configured and .pkcs11.opened and .pkcs11.max_operations == 4 and .pkcs11.peak <= 4 and .pkcs11.peak >= 1' signers.json
+check "/signers says per signer which keys are on a token and that the token is present" \
+  jq -e '(.signers[] | select(.name == "swupdate") | .token | .keys_on_token == 2 and .tokens == [{"token": "digsig", "present": true}])
+         and (.signers[] | select(.name == "modules") | .token.keys_on_token == 1)
+         and (.signers[] | select(.name == "fitimage") | .token == null)' signers.json
 
 # --- a certificate on the token too ---------------------------------------------------------
 openssl x509 -in "$FILEKEYS/demo/swupdate/cms.cert" -outform DER -out cms.der
@@ -155,6 +159,8 @@ check "before the reset: a token signature" \
 mv tokens tokens.saved && mkdir tokens
 expect_error "the token removed while the server runs: 503 naming the token" 503 "PKCS#11 token" /sign/swupdate -F sw-description=@sw-description -F distro=demo
 expect_error "  ... and again while it is gone" 503 "PKCS#11 token" /sign/swupdate -F sw-description=@sw-description -F distro=demo
+check "  ... /signers reports the token as not present" \
+  bash -c "curl -s '$DIGSIG_SERVER/signers' | jq -e '.signers[] | select(.name == \"swupdate\") | .token.tokens == [{\"token\": \"digsig\", \"present\": false}]' >/dev/null"
 # Re-initialise the token directory: a new token with the same label, the key imported again.
 softhsm2-util --init-token --free --label digsig --pin "$PIN" --so-pin 0000 >/dev/null
 import "$FILEKEYS/demo/swupdate/rsa-private.key" 01 swu

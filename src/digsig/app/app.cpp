@@ -125,7 +125,7 @@ int run(int argc, char** argv) {
                        {"response_timeout_seconds", config.response_timeout.count()},
                        {"max_jobs", config.max_jobs},
                        {"max_queued", config.max_queued}}}};
-    http::Server server(options, http::ServerParts{all, spool, slots, audit});
+    http::Server server(options, http::ServerParts{all, **store, spool, slots, audit});
     int port = server.bind();
     if (port < 0) {
       log::error("cannot listen on {}:{}", config.address, config.port);

@@ -588,6 +588,14 @@ std::string without_pin(std::string_view uri) {
   return out;
 }
 
+bool token_present(std::string_view uri) {
+  auto parsed = parse_uri(uri);
+  if (!parsed) return false;
+  std::lock_guard lock(g_mutex);
+  if (!open_module_locked()) return false;
+  return find_slot_locked(*parsed).has_value();
+}
+
 Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what) {
   auto parsed = parse_uri(uri);
   if (!parsed) return std::unexpected(Error{parsed.error().kind, fmt::format("{}: {}", what, parsed.error().message)});

@@ -68,6 +68,10 @@ void configure_pkcs11(Pkcs11Settings settings);
 // and none is configured.
 [[nodiscard]] Result<std::string> client_pkcs11_uri(std::string_view uri, std::string_view pin);
 
+// Whether the token a pkcs11: URI names is present, without logging in (for
+// /signers); false when no module is configured or the URI is malformed.
+[[nodiscard]] bool token_present(std::string_view uri);
+
 // The URI without its pin-value attribute, for logs and audit records.
 [[nodiscard]] std::string without_pin(std::string_view uri);
 

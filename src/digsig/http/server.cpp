@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+
 #include <httplib.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
 
 #include "digsig/crypto/digest.hpp"
 #include "digsig/crypto/pkcs11.hpp"
@@ -174,7 +176,8 @@ class Server::Impl {
                       {"tools", info.tools},
                       {"ready", ready.ready},
                       {"missing", ready.missing},
-                      {"found", ready.found}});
+                      {"found", ready.found},
+                      {"token", token_json(info.signtype)}});
     }
     nlohmann::json out = options_.about;
     out["signers"] = list;
@@ -185,6 +188,25 @@ class Server::Impl {
                      {"max_operations", token.max_operations}, {"running", token.running},
                      {"peak", token.peak}, {"reinits", token.reinits}};
     return out;
+  }
+
+  // Which of the signer's key files are pkcs11: references, and whether
+  // their tokens are present (no login): null when none are, a note when the
+  // store cannot be listed cheaply (S3).
+  nlohmann::json token_json(const std::string& signtype) const {
+    auto refs = parts_.keys.token_references(signtype);
+    if (!refs) return "not checked for this key store";
+    if (refs->empty()) return nullptr;
+    std::map<std::string, bool> tokens;
+    for (const auto& ref : *refs) {
+      auto uri = crypto::without_pin(ref);
+      auto pos = uri.find("token=");
+      std::string label = pos == std::string::npos ? "(any)" : uri.substr(pos + 6, uri.find_first_of(";?", pos) - pos - 6);
+      if (!tokens.contains(label)) tokens[label] = crypto::token_present(uri);
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [label, present] : tokens) list.push_back({{"token", label}, {"present", present}});
+    return {{"keys_on_token", refs->size()}, {"tokens", list}};
   }
 
   // One signing request, start to end.

@@ -15,6 +15,7 @@
 #include "digsig/http/multipart_spool.hpp"
 #include "digsig/jobs/job_slots.hpp"
 #include "digsig/jobs/spool.hpp"
+#include "digsig/keystore/keystore.hpp"
 #include "digsig/signers/signer.hpp"
 
 namespace digsig::http {
@@ -30,6 +31,7 @@ struct ServerOptions {
 
 struct ServerParts {
   std::vector<std::unique_ptr<signers::Signer>>& signers;
+  keystore::KeyStore& keys;  // for /signers: which keys are on a token
   jobs::Spool& spool;
   jobs::JobSlots& slots;
   audit::AuditLog& audit;

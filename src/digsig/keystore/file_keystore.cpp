@@ -1,5 +1,7 @@
 #include "digsig/keystore/file_keystore.hpp"
 
+#include <fstream>
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -66,6 +68,29 @@ class FileKeyStore : public KeyStore {
   }
 
   std::string describe() const override { return "file://" + root_.string(); }
+
+  std::optional<std::vector<std::string>> token_references(std::string_view signtype) const override {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& selector : fs::directory_iterator(root_, ec)) {
+      auto dir = selector.path() / signtype;
+      std::error_code dir_ec;
+      if (!fs::is_directory(dir, dir_ec)) continue;
+      for (const auto& file : fs::directory_iterator(dir, dir_ec)) {
+        std::error_code file_ec;
+        if (!file.is_regular_file(file_ec) || file.file_size(file_ec) > 4096) continue;
+        std::ifstream in(file.path(), std::ios::binary);
+        std::string head(1024, '\0');
+        in.read(head.data(), static_cast<std::streamsize>(head.size()));
+        head.resize(static_cast<std::size_t>(in.gcount()));
+        auto start = head.find_first_not_of(" \t\r\n");
+        if (start == std::string::npos || head.compare(start, 7, "pkcs11:") != 0) continue;
+        auto end = head.find_first_of("\r\n", start);
+        out.push_back(head.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      }
+    }
+    return out;
+  }
 
  private:
   fs::path root_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,14 @@ class KeyStore {
 
   // The store's URI with any credentials removed, for logs and /signers.
   [[nodiscard]] virtual std::string describe() const = 0;
+
+  // For /signers: the pkcs11: references among the key files of `signtype`
+  // (of every selector), or nothing if the store cannot list them cheaply
+  // (S3). Only the first bytes of small files are looked at.
+  [[nodiscard]] virtual std::optional<std::vector<std::string>> token_references(
+      std::string_view /*signtype*/) const {
+    return std::nullopt;
+  }
 };
 
 // Opens the store named by `uri` (file://... now; other schemes register in
