@@ -89,6 +89,12 @@ cp /usr/lib/systemd/boot/efi/systemd-bootx64.efi app.efi
 curl -s --fail -X POST -F machine=demo -F signing_type=signature -F artifact=@app.efi -o app.sig "$DIGSIG_SERVER/sign/tegra/uefi"
 check "a UEFI detached CMS signed through the token verifies" \
   openssl cms -verify -binary -inform DER -in app.sig -content app.efi -CAfile "$KEYS/demo/uefisign/db.crt" -purpose any -out /dev/null
+curl -s --fail -X POST -F machine=demo -F signing_type=sbsign -F artifact=@app.efi -o app.sbsigned "$DIGSIG_SERVER/sign/tegra/uefi"
+check "sbsign with the db key on the token (sbsign --engine pkcs11): sbverify accepts it" \
+  bash -c "sbverify --cert '$KEYS/demo/uefisign/db.crt' app.sbsigned 2>&1 | grep -q 'Signature verification OK'"
+cp "$FILEKEYS/demo/uefisign/db.key" filedb.key
+sbsign --key filedb.key --cert "$KEYS/demo/uefisign/db.crt" --output app.filesigned app.efi >/dev/null 2>&1
+check "  ... and is byte-identical to sbsign with the same key from a file" cmp app.sbsigned app.filesigned
 check "the PIN is in no log line or response" bash -c "! grep -q '$PIN' '$WORK/server.log' token.sig '$WORK/body'"
 
 # --- SWUpdate's compatibility fields: backend=pkcs11 with a client key-uri ------------------

@@ -148,6 +148,14 @@ Result<X509Ptr> load_certificate(const KeyMaterial& cert) {
   return x;
 }
 
+std::string certificate_pem(const X509* cert) {
+  BioPtr bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), const_cast<X509*>(cert));
+  char* data = nullptr;
+  long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
 Result<X509StackPtr> load_extra_certificates(const KeyMaterial& cert) {
   const auto& bytes = cert.bytes();
   X509StackPtr extra(sk_X509_new_null());

@@ -16,6 +16,9 @@ namespace digsig::crypto {
 // The first certificate of the material (PEM or DER).
 [[nodiscard]] Result<X509Ptr> load_certificate(const keystore::KeyMaterial& cert);
 
+// The certificate as PEM text (for tools that want a certificate file).
+[[nodiscard]] std::string certificate_pem(const X509* cert);
+
 // Every certificate after the first in a PEM bundle (may be empty).
 [[nodiscard]] Result<X509StackPtr> load_extra_certificates(const keystore::KeyMaterial& cert);
 

@@ -14,6 +14,8 @@
 #include "digsig/crypto/pkcs11.hpp"
 
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <fmt/format.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -24,6 +26,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -586,6 +589,38 @@ std::string without_pin(std::string_view uri) {
   }
   while (!out.empty() && (out.back() == ';' || out.back() == '?' || out.back() == '&')) out.pop_back();
   return out;
+}
+
+Result<std::vector<std::string>> engine_environment_for_tool(const std::filesystem::path& dir) {
+  Pkcs11Settings settings;
+  {
+    std::lock_guard lock(g_mutex);
+    settings = g_settings;
+  }
+  if (settings.module.empty()) {
+    return fail(ErrorKind::misconfigured,
+                "a key is a pkcs11: reference but DIGSIGSERVER_PKCS11_MODULE is not set");
+  }
+  std::error_code ec;
+  std::filesystem::create_directory(dir, ec);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  auto conf = dir / "openssl.cnf";
+  std::string text = fmt::format(
+      "# written by digsigserver for one job: libp11's engine with the server's token\n"
+      "openssl_conf = digsig_init\n[digsig_init]\nengines = digsig_engines\n"
+      "[digsig_engines]\npkcs11 = digsig_pkcs11\n[digsig_pkcs11]\nengine_id = pkcs11\n"
+      "dynamic_path = {}/pkcs11.so\nMODULE_PATH = {}\n{}init = 0\n",
+      OPENSSL_info(OPENSSL_INFO_ENGINES_DIR), settings.module,
+      settings.pin.empty() ? std::string() : fmt::format("PIN = {}\n", settings.pin));
+  int fd = ::open(conf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 && ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  if (fd >= 0) ::close(fd);
+  if (!ok) return fail(ErrorKind::internal, "cannot write the job's PKCS#11 engine configuration");
+  std::vector<std::string> env{"OPENSSL_CONF=" + conf.string()};
+  for (const char* name : {"SOFTHSM2_CONF", "YUBIHSM_PKCS11_CONF"}) {
+    if (const char* value = std::getenv(name); value != nullptr) env.push_back(fmt::format("{}={}", name, value));
+  }
+  return env;
 }
 
 bool token_present(std::string_view uri) {

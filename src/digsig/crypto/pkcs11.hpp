@@ -8,6 +8,8 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -71,6 +73,17 @@ void configure_pkcs11(Pkcs11Settings settings);
 // Whether the token a pkcs11: URI names is present, without logging in (for
 // /signers); false when no module is configured or the URI is malformed.
 [[nodiscard]] bool token_present(std::string_view uri);
+
+// For a tool that loads token keys through libp11's OpenSSL engine in its own
+// process (sbsign --engine pkcs11, mkimage -N pkcs11): writes an OpenSSL
+// configuration into `dir` (created 0700, the file 0600, inside a job
+// directory) that loads the engine with the configured module and PIN, and
+// returns the tool's environment entries for it: OPENSSL_CONF, and the
+// module's own configuration variables if the server has them
+// (SOFTHSM2_CONF, YUBIHSM_PKCS11_CONF). The PIN is in that file only, never
+// in an argument list.
+[[nodiscard]] Result<std::vector<std::string>> engine_environment_for_tool(
+    const std::filesystem::path& dir);
 
 // The URI without its pin-value attribute, for logs and audit records.
 [[nodiscard]] std::string without_pin(std::string_view uri);

@@ -4,6 +4,7 @@
 
 #include "digsig/crypto/cms.hpp"
 #include "digsig/crypto/keys.hpp"
+#include "digsig/crypto/pkcs11.hpp"
 #include "digsig/signers/selector_keys.hpp"
 #include "digsig/tools/runner.hpp"
 #include "digsig/util/files.hpp"
@@ -78,19 +79,46 @@ class UefiSigner : public Signer {
  private:
   static Result<void> sbsign(const SelectorKeys& keys, const fs::path& in, const fs::path& out,
                              const jobs::Job& job) {
-    auto key = keys.write_for_tool("db.key", job, "keys/db.key");
-    if (!key) return std::unexpected(key.error());
-    auto cert = keys.write_for_tool("db.crt", job, "keys/db.crt");
+    auto material = keys.load("db.key");
+    if (!material) return std::unexpected(material.error());
+    std::vector<std::string> env{std::string("PATH=") + k_tool_path};
+    std::vector<std::string> key_args;
+    if (auto uri = crypto::pkcs11_reference(material->bytes().view()); !uri.empty()) {
+      // A key on the token: sbsign loads it through libp11's engine, which
+      // gets the module and PIN from a configuration file in the job.
+      auto engine_env = crypto::engine_environment_for_tool(job.dir() / "pkcs11");
+      if (!engine_env) return std::unexpected(engine_env.error());
+      env.insert(env.end(), engine_env->begin(), engine_env->end());
+      key_args = {"--engine", "pkcs11", "--key", crypto::without_pin(uri)};
+    } else {
+      auto key = keys.write_for_tool("db.key", job, "keys/db.key");
+      if (!key) return std::unexpected(key.error());
+      key_args = {"--key", key->string()};
+    }
+    // The certificate as PEM (it may be on the token too).
+    auto cert_material = keys.load("db.crt");
+    if (!cert_material) return std::unexpected(cert_material.error());
+    auto cert = crypto::load_certificate(*cert_material);
     if (!cert) return std::unexpected(cert.error());
-    tools::Command cmd{.argv = {"sbsign", "--key", key->string(), "--cert", cert->string(),
-                                "--output", out.string(), in.string()},
-                       .cwd = job.dir(),
-                       .env = {std::string("PATH=") + k_tool_path},
-                       .deadline = job.deadline()};
+    auto cert_path = job.path_for("certs/db.crt");
+    if (!cert_path) return std::unexpected(cert_path.error());
+    fs::create_directories(cert_path->parent_path());
+    auto pem = crypto::certificate_pem(cert->get());
+    if (auto ok = write_file(*cert_path, pem, "the certificate"); !ok) return std::unexpected(ok.error());
+
+    std::vector<std::string> argv{"sbsign"};
+    argv.insert(argv.end(), key_args.begin(), key_args.end());
+    argv.insert(argv.end(), {"--cert", cert_path->string(), "--output", out.string(), in.string()});
+    tools::Command cmd{.argv = argv, .cwd = job.dir(), .env = env, .deadline = job.deadline()};
     auto outcome = tools::run_within_deadline(cmd, job.dir());
     if (!outcome) return std::unexpected(outcome.error());
     std::error_code ec;
     if (!outcome->succeeded() || !fs::is_regular_file(out, ec) || fs::file_size(out, ec) == 0) {
+      if (!key_args.empty() && key_args.front() == "--engine") {
+        return fail(ErrorKind::unavailable,
+                    fmt::format("sbsign could not sign with the key on the PKCS#11 token: {}",
+                                outcome->tail_for_client(3, job.dir())));
+      }
       // sbsign refuses what is not a PE/COFF image: the client's mistake.
       return fail(ErrorKind::bad_request,
                   fmt::format("sbsign could not sign the artifact: {}",
