@@ -30,6 +30,11 @@ import "$FILEKEYS/demo/kmodsign/kernel-signkey.priv" 03 kmod
 import "$FILEKEYS/demo/opteesign/optee-signing-key.pem" 04 optee
 import "$FILEKEYS/demo/mender/private.key" 05 mender
 import "$FILEKEYS/demo/uefisign/db.key" 06 uefi
+import "$FILEKEYS/demo/fitimagesign/dev.key" 07 fitdev
+# mkimage -K needs the public key on the token too.
+openssl pkey -in "$FILEKEYS/demo/fitimagesign/dev.key" -pubout -outform DER -out fitpub.der
+pkcs11-tool --module "$MODULE" --token-label digsig --login --pin "$PIN" \
+  --write-object fitpub.der --type pubkey --id 07 --label fitdev >/dev/null 2>&1
 ref() { echo "pkcs11:token=digsig;object=$1;type=private"; }
 ref swu > "$KEYS/demo/swupdate/rsa-private.key"
 ref swucms > "$KEYS/demo/swupdate/cms-private.key"
@@ -37,6 +42,7 @@ ref kmod > "$KEYS/demo/kmodsign/kernel-signkey.priv"
 ref optee > "$KEYS/demo/opteesign/optee-signing-key.pem"
 ref mender > "$KEYS/demo/mender/private.key"
 ref uefi > "$KEYS/demo/uefisign/db.key"
+ref fitdev > "$KEYS/demo/fitimagesign/dev.key"
 mkdir -p artifacts
 start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN="$PIN" \
   SOFTHSM2_CONF="$SOFTHSM2_CONF" DIGSIGSERVER_ARTIFACT_DIRS="$WORK/artifacts"
@@ -95,6 +101,43 @@ check "sbsign with the db key on the token (sbsign --engine pkcs11): sbverify ac
 cp "$FILEKEYS/demo/uefisign/db.key" filedb.key
 sbsign --key filedb.key --cert "$KEYS/demo/uefisign/db.crt" --output app.filesigned app.efi >/dev/null 2>&1
 check "  ... and is byte-identical to sbsign with the same key from a file" cmp app.sbsigned app.filesigned
+# --- U-Boot FIT: mkimage -N pkcs11 -------------------------------------------------------
+head -c 4096 /dev/urandom > kernel.bin
+cat > fit.its <<'EOD'
+/dts-v1/;
+/ {
+  description = "digsigserver token FIT";
+  #address-cells = <1>;
+  images {
+    kernel {
+      data = /incbin/("kernel.bin");
+      type = "kernel"; arch = "arm64"; os = "linux"; compression = "none";
+      load = <0x80000>; entry = <0x80000>;
+      hash-1 { algo = "sha256"; };
+      signature-1 { algo = "sha256,rsa2048"; key-name-hint = "dev"; };
+    };
+  };
+  configurations {
+    default = "conf-1";
+    conf-1 { kernel = "kernel"; signature-1 { algo = "sha256,rsa2048"; key-name-hint = "dev"; sign-images = "kernel"; }; };
+  };
+};
+EOD
+mkimage -f fit.its fitImage >/dev/null
+echo '/dts-v1/; / { model = "u-boot control"; };' | dtc -I dts -O dtb -o u-boot.dtb 2>/dev/null
+hexof() { fdtget -t bx "$1" "$2" "$3" | awk '{for (i = 1; i <= NF; i++) printf "%02s", $i}' | tr ' ' 0; }
+openssl x509 -in "$KEYS/demo/fitimagesign/dev.crt" -pubkey -noout > fitdev.pub
+# verify_fit FITIMAGE [DTB]: the kernel signature verifies with dev's public key (and the DTB carries it).
+verify_fit() {
+  hexof "$1" /images/kernel/signature-1 value | xxd -r -p > fit.sig &&
+    openssl dgst -sha256 -verify fitdev.pub -signature fit.sig kernel.bin >/dev/null &&
+    { [ -z "${2:-}" ] || [ "$(hexof "$2" /signature/key-dev rsa,modulus)" = "$(openssl rsa -pubin -in fitdev.pub -modulus -noout | cut -d= -f2 | tr A-F a-f)" ]; }
+}
+curl -s --fail -X POST -F artifact=@fitImage -F dtb=@u-boot.dtb -F machine=demo -F mark_required=1 \
+     -o fit-token.tar.gz "$DIGSIG_SERVER/sign/fitimage"
+mkdir -p fitx && tar -C fitx -xzf fit-token.tar.gz
+check "FIT with dev.key on the token (mkimage -N pkcs11): the signature verifies and the DTB has the key" \
+  verify_fit fitx/fitImage fitx/u-boot.dtb
 check "the PIN is in no log line or response" bash -c "! grep -q '$PIN' '$WORK/server.log' token.sig '$WORK/body'"
 
 # --- SWUpdate's compatibility fields: backend=pkcs11 with a client key-uri ------------------
@@ -112,6 +155,11 @@ curl -s --fail -X POST -F sw-description=@sw-description -F backend=pkcs11 -F me
      -o keyuri.cms "$DIGSIG_SERVER/sign/swupdate"
 check "backend=pkcs11, method=CMS: distro's cms.cert with the key-uri key verifies" \
   openssl cms -verify -binary -inform DER -in keyuri.cms -content sw-description -CAfile "$PKI/ca.crt" -purpose any -out /dev/null
+curl -s --fail -X POST -F artifact=@fitImage -F backend=pkcs11 \
+     --form-string "keyname=pkcs11:token=digsig;object=fitdev;pin-value=password" \
+     -o fit-client.signed "$DIGSIG_SERVER/sign/fitimage"
+check "FIT backend=pkcs11 with keyname as a URI: the signature verifies" verify_fit fit-client.signed
+expect_error "FIT backend=pkcs11 without keyname" 400 "needs keyname" /sign/fitimage -F artifact=@fitImage -F backend=pkcs11
 expect_error "backend=pkcs11 without key-uri" 400 "Key URI missing for PKCS#11 backend" /sign/swupdate -F sw-description=@sw-description -F backend=pkcs11
 expect_error "a key-uri that names a module" 400 "may not name a module" /sign/swupdate -F sw-description=@sw-description -F backend=pkcs11 --form-string "key-uri=pkcs11:token=digsig;object=swu?module-path=/tmp/evil.so"
 expect_error "a key-uri that is not pkcs11:" 400 "is not a pkcs11: URI" /sign/swupdate -F sw-description=@sw-description -F backend=pkcs11 --form-string "key-uri=file:///etc/passwd"
@@ -143,7 +191,8 @@ check "  ... the bound engages (token keys are recognised) and never more than 4
 check "/signers says per signer which keys are on a token and that the token is present" \
   jq -e '(.signers[] | select(.name == "swupdate") | .token | .keys_on_token == 2 and .tokens == [{"token": "digsig", "present": true}])
          and (.signers[] | select(.name == "modules") | .token.keys_on_token == 1)
-         and (.signers[] | select(.name == "fitimage") | .token == null)' signers.json
+         and (.signers[] | select(.name == "fitimage") | .token.keys_on_token == 1)
+         and (.signers[] | select(.name == "imx") | .token == null)' signers.json
 
 # --- a certificate on the token too ---------------------------------------------------------
 openssl x509 -in "$FILEKEYS/demo/swupdate/cms.cert" -outform DER -out cms.der

@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <regex>
 
 #include "digsig/archive/archive.hpp"
+#include "digsig/crypto/pkcs11.hpp"
 #include "digsig/signers/mkimage.hpp"
 #include "digsig/signers/selector_keys.hpp"
 #include "digsig/tools/runner.hpp"
@@ -35,7 +37,8 @@ bool valid_comment(std::string_view comment) {
 
 class FitImageSigner : public Signer {
  public:
-  explicit FitImageSigner(const SignerContext& context) : keys_(context.keys) {
+  explicit FitImageSigner(const SignerContext& context)
+      : keys_(context.keys), pin_(context.settings.pkcs11_pin) {
     info_ = SignerInfo{
         .name = "fitimage",
         .route = "/sign/fitimage",
@@ -47,7 +50,8 @@ class FitImageSigner : public Signer {
                    "machine (default imx)",
                    "keyname (default: the DTB's key-<name> node, the image's key name, or dev)",
                    "external_data_offset", "mark_required", "algo (e.g. sha256,rsa2048)",
-                   "comment"},
+                   "comment",
+                   "backend: ssl (default) or pkcs11 (keyname is then the token key's PKCS#11 URI)"},
         .keys = {"<keyname>.key", "<keyname>.crt"},
         .tools = {"mkimage (u-boot-tools)", "fdtget (device-tree-compiler)"},
     };
@@ -74,10 +78,22 @@ class FitImageSigner : public Signer {
     auto artifact = request.required_file("artifact");
     if (!artifact) return std::unexpected(artifact.error());
     const UploadedFile* dtb = request.file("dtb");
-    if (auto backend = request.field_or("backend", "ssl"); backend != "ssl") {
+    auto backend = request.field_or("backend", "ssl");
+    if (backend != "ssl" && backend != "pkcs11") {
       return fail(ErrorKind::bad_request,
-                  fmt::format("Invalid parameters: backend {} is not supported; use ssl",
-                              quote(backend)));
+                  fmt::format("Invalid parameters: backend {} is not one of ssl, pkcs11", quote(backend)));
+    }
+    // backend=pkcs11 (the original's compatibility field): keyname is the
+    // token key's URI, and no key comes from the key store.
+    std::string client_uri;
+    if (backend == "pkcs11") {
+      auto keyname = request.required_field("keyname", "Invalid parameters: backend=pkcs11 needs keyname "
+                                                       "as a PKCS#11 URI");
+      if (!keyname) return std::unexpected(keyname.error());
+      std::string uri = keyname->starts_with("pkcs11:") ? *keyname : "pkcs11:" + *keyname;
+      auto checked = crypto::client_pkcs11_uri(uri, pin_);
+      if (!checked) return std::unexpected(checked.error());
+      client_uri = crypto::without_pin(*checked);
     }
 
     std::vector<std::string> options;
@@ -107,8 +123,12 @@ class FitImageSigner : public Signer {
       options.insert(options.end(), {"-o", std::string(*algo)});
     }
 
-    auto keys = SelectorKeys::open(keys_, info_, machine);
-    if (!keys) return std::unexpected(keys.error());
+    std::optional<SelectorKeys> keys;
+    if (client_uri.empty()) {
+      auto opened = SelectorKeys::open(keys_, info_, machine);
+      if (!opened) return std::unexpected(opened.error());
+      keys = std::move(*opened);
+    }
 
     // Work on copies under names mkimage and the response use.
     auto image = job.path_for("out/fitImage");
@@ -134,19 +154,42 @@ class FitImageSigner : public Signer {
       return fail(ErrorKind::bad_request,
                   "Invalid artifact: not a FIT image (mkimage -l does not recognise it)");
     }
-    auto keyname = resolve_keyname(request, dtb_path, listing->output, job);
-    if (!keyname) return std::unexpected(keyname.error());
-    auto keydir = job.dir() / "keys";
-    for (const char* ext : {".key", ".crt"}) {
-      auto written = keys->write_for_tool(*keyname + ext, job, "keys/" + *keyname + ext);
-      if (!written) return std::unexpected(written.error());
+    // The key: files written for mkimage, or a key on the token that
+    // mkimage loads through libp11's engine (-N pkcs11).
+    std::string token_uri = client_uri;
+    std::vector<std::string> used;
+    if (token_uri.empty()) {
+      auto keyname = resolve_keyname(request, dtb_path, listing->output, job);
+      if (!keyname) return std::unexpected(keyname.error());
+      auto material = keys->load(*keyname + ".key");
+      if (!material) return std::unexpected(material.error());
+      if (auto uri = crypto::pkcs11_reference(material->bytes().view()); !uri.empty()) {
+        token_uri = crypto::without_pin(uri);
+        used = {*keyname + ".key (" + token_uri + ")"};
+      } else {
+        for (const char* ext : {".key", ".crt"}) {
+          auto written = keys->write_for_tool(*keyname + ext, job, "keys/" + *keyname + ext);
+          if (!written) return std::unexpected(written.error());
+        }
+        used = {*keyname + ".key", *keyname + ".crt"};
+      }
+    } else {
+      used = {"keyname " + token_uri};
     }
-
-    std::vector<std::string> argv = {"mkimage", "-F", "-k", keydir.string()};
+    std::vector<std::string> argv = {"mkimage", "-F"};
+    std::vector<std::string> env;
+    if (token_uri.empty()) {
+      argv.insert(argv.end(), {"-k", (job.dir() / "keys").string()});
+    } else {
+      auto engine_env = crypto::engine_environment_for_tool(job.dir() / "pkcs11");
+      if (!engine_env) return std::unexpected(engine_env.error());
+      env = std::move(*engine_env);
+      argv.insert(argv.end(), {"-N", "pkcs11", "-k", mkimage_pkcs11_keydir(token_uri)});
+    }
     argv.insert(argv.end(), options.begin(), options.end());
     if (dtb_path) argv.insert(argv.end(), {"-K", dtb_path->string()});
     argv.push_back(image->string());
-    auto outcome = run_tool(argv, job);
+    auto outcome = run_mkimage(argv, job, env);
     if (!outcome) return std::unexpected(outcome.error());
     if (auto ok = check_mkimage_signed(*outcome, *image, job); !ok) return std::unexpected(ok.error());
 
@@ -161,7 +204,7 @@ class FitImageSigner : public Signer {
     } else {
       result = SignResult::of_file(*image, "fitImage.signed");
     }
-    result.keys_used = {*keyname + ".key", *keyname + ".crt"};
+    result.keys_used = std::move(used);
     return result;
   }
 
@@ -179,7 +222,7 @@ class FitImageSigner : public Signer {
     std::string name = request.field_or("keyname", "");
     if (name.starts_with("pkcs11:")) {
       return fail(ErrorKind::bad_request,
-                  "Invalid parameters: PKCS#11 key names are not supported by this server yet");
+                  "Invalid parameters: a PKCS#11 URI as keyname needs backend=pkcs11");
     }
     if (name.empty() && dtb) {
       auto out = run_tool({"fdtget", "-l", dtb->string(), "/signature"}, job);
@@ -205,6 +248,7 @@ class FitImageSigner : public Signer {
   }
 
   keystore::KeyStore& keys_;
+  std::string pin_;  // for pin-value=password in a keyname URI; never logged
   SignerInfo info_;
 };
 

@@ -11,10 +11,30 @@ bool valid_mkimage_offset(std::string_view offset) {
   return std::regex_match(offset.begin(), offset.end(), k_offset);
 }
 
-Result<tools::Outcome> run_mkimage(const std::vector<std::string>& argv, const jobs::Job& job) {
-  tools::Command cmd{.argv = argv, .cwd = job.dir(), .env = {std::string("PATH=") + k_mkimage_path},
-                     .deadline = job.deadline()};
+Result<tools::Outcome> run_mkimage(const std::vector<std::string>& argv, const jobs::Job& job,
+                                   const std::vector<std::string>& extra_env) {
+  std::vector<std::string> env{std::string("PATH=") + k_mkimage_path};
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  tools::Command cmd{.argv = argv, .cwd = job.dir(), .env = env, .deadline = job.deadline()};
   return tools::run_within_deadline(cmd, job.dir());
+}
+
+std::string mkimage_pkcs11_keydir(std::string_view uri) {
+  if (uri.starts_with("pkcs11:")) uri.remove_prefix(7);
+  uri = uri.substr(0, uri.find('?'));
+  std::string out;
+  std::size_t start = 0;
+  while (start <= uri.size()) {
+    auto end = uri.find(';', start);
+    auto attr = uri.substr(start, end == std::string_view::npos ? uri.size() - start : end - start);
+    if (!attr.empty() && !attr.starts_with("type=") && !attr.starts_with("pin-value=")) {
+      if (!out.empty()) out += ';';
+      out += attr;
+    }
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return out;
 }
 
 Result<void> check_mkimage_signed(const tools::Outcome& outcome, const std::filesystem::path& image,

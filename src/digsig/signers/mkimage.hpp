@@ -19,9 +19,16 @@ inline constexpr const char* k_mkimage_path = "/usr/local/bin:/usr/bin:/bin";
 // An external_data_offset mkimage's -p accepts: decimal or 0x-hex.
 [[nodiscard]] bool valid_mkimage_offset(std::string_view offset);
 
-// Runs mkimage (or fdtget) in the job directory with only PATH set.
+// Runs mkimage (or fdtget) in the job directory with only PATH set, plus
+// `extra_env` (the PKCS#11 engine's configuration for -N pkcs11).
 [[nodiscard]] Result<tools::Outcome> run_mkimage(const std::vector<std::string>& argv,
-                                                 const jobs::Job& job);
+                                                 const jobs::Job& job,
+                                                 const std::vector<std::string>& extra_env = {});
+
+// mkimage -N pkcs11 takes the key as "-k token=...;object=..." (it adds the
+// scheme and type=private or type=public itself): the URI's path attributes
+// without type and pin-value (the PIN goes to the engine's configuration).
+[[nodiscard]] std::string mkimage_pkcs11_keydir(std::string_view uri);
 
 // bad_request with mkimage's own error lines if the signing run failed or
 // `image` still has unsigned signature nodes.
