@@ -168,6 +168,67 @@ expect_error "a key-uri naming no key on the token: 503" 503 "could not be loade
 check "the PIN substituted into key-uri is in no log line, audit record or response" \
   bash -c "! grep -q '$PIN' '$WORK/server.log' '$WORK/body' keyuri.sig && grep -q 'key-uri pkcs11:token=digsig;object=swu;type=private' '$WORK/server.log'"
 
+# --- i.MX: CST's own PKCS#11 back end with the CSF and IMG keys and certificates on the token.
+mkdir -p imxpki && tar -C imxpki -xzf "$FILEKEYS/demo/imxsign/imx-cst-keys.tar.gz"
+imx_id=20
+for n in CSF1 IMG1; do
+  name=${n}_1_sha256_2048_65537_v3_usr
+  imx_id=$((imx_id + 1))
+  openssl pkcs8 -topk8 -nocrypt -passin pass:"$(head -1 imxpki/keys/key_pass.txt)" \
+    -in "imxpki/keys/${name}_key.pem" -outform DER -out imx.der
+  pkcs11-tool --module "$MODULE" --token-label digsig --login --pin "$PIN" \
+    --write-object imx.der --type privkey --label "$name" --id "$imx_id" >/dev/null 2>&1
+  openssl x509 -in "imxpki/crts/${name}_crt.pem" -outform DER -out imx.der
+  pkcs11-tool --module "$MODULE" --token-label digsig --login --pin "$PIN" \
+    --write-object imx.der --type cert --label "$name" --id "$imx_id" >/dev/null 2>&1
+done
+rm -f imx.der
+head -c 16384 /dev/urandom > flash.bin
+cat > imx-csf.txt <<'EOD'
+[Header]
+    Version = 4.3
+    Hash Algorithm = sha256
+    Engine = CAAM
+    Engine Configuration = 0
+    Certificate Format = X509
+    Signature Format = CMS
+
+[Install SRK]
+    File = "crts/SRK_1_2_3_4_table.bin"
+    Source index = 0
+
+[Install CSFK]
+    File = "pkcs11:token=digsig;object=CSF1_1_sha256_2048_65537_v3_usr;type=cert;pin-value=password"
+
+[Authenticate CSF]
+
+[Install Key]
+    Verification index = 0
+    Target Index = 2
+    File = "pkcs11:token=digsig;object=IMG1_1_sha256_2048_65537_v3_usr;type=cert;pin-value=password"
+
+[Authenticate Data]
+    Verification index = 2
+    Blocks = 0x7e0fc0 0x0 0x2000 "flash.bin"
+EOD
+stop_server
+start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_YUBIHSM_PASSWORD="$PIN" \
+  SOFTHSM2_CONF="$SOFTHSM2_CONF" DIGSIGSERVER_IMX_CST_BASE="$DIGSIG_CST_BASE"
+post /sign/imx -F machine=demo -F soctype=mx8m -F cstversion=3.4.1 -F backend=pkcs11 \
+     -F csf=@imx-csf.txt -F artifact=@flash.bin
+cp "$WORK/body" imx-token.csf
+check "i.MX backend=pkcs11 answers 200 (body: $(head -c 300 "$WORK/body" | tr -cd '[:print:]'))" test "$STATUS" = 200
+rm -rf imxparsed && mkdir imxparsed
+(cd imxparsed && "$DIGSIG_CST_BASE/cst-3.4.1/linux64/bin/csf_parser" -c ../imx-token.csf > parse.log 2>&1)
+head -c 8192 flash.bin > imx-block.bin
+openssl x509 -in imxpki/crts/IMG1_1_sha256_2048_65537_v3_usr_crt.pem -out imx-img.pem
+imx_ok=0
+for sig in imxparsed/output/sig*.bin; do
+  openssl cms -verify -inform DER -in "$sig" -content imx-block.bin -binary -noverify -certfile imx-img.pem -out /dev/null 2>/dev/null && imx_ok=1
+done
+check "i.MX backend=pkcs11 (CST -b pkcs11, keys on the token): the image signature in the CSF verifies" test "$imx_ok" = 1
+check "  ... and the CSF's SRK table is the key set's" cmp imxparsed/output/SRKTable.bin imxpki/crts/SRK_1_2_3_4_table.bin
+
 # --- 64 concurrent requests against a token limited to 4 operations at once ----------
 start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN="$PIN" \
   SOFTHSM2_CONF="$SOFTHSM2_CONF" DIGSIGSERVER_PKCS11_MAX_OPS=4 DIGSIGSERVER_MAX_JOBS=16

@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "digsig/archive/archive.hpp"
+#include "digsig/crypto/pkcs11.hpp"
 #include "digsig/signers/selector_keys.hpp"
 #include "digsig/tools/runner.hpp"
 #include "digsig/util/files.hpp"
@@ -154,10 +155,16 @@ class ImxSigner : public Signer {
     auto out = *work / "csf.bin";
     std::vector<std::string> argv = {cst.string(), "-i", "csf-input.txt", "-o", "csf.bin"};
     if (backend == "pkcs11") argv.insert(argv.end(), {"-b", "pkcs11"});
-    tools::Command cmd{.argv = argv,
-                       .cwd = *work,
-                       .env = {"PATH=/usr/bin:/bin", "HOME=" + work->string()},
-                       .deadline = job.deadline()};
+    std::vector<std::string> env{"PATH=/usr/bin:/bin", "HOME=" + work->string()};
+    if (backend == "pkcs11") {
+      // CST loads libp11's engine: with DIGSIGSERVER_PKCS11_MODULE set, it
+      // gets that module (and the PIN) from a configuration file in the job;
+      // without it, libp11's default module (p11-kit's proxy).
+      if (auto engine_env = crypto::engine_environment_for_tool(job.dir() / "pkcs11"); engine_env) {
+        env.insert(env.end(), engine_env->begin(), engine_env->end());
+      }
+    }
+    tools::Command cmd{.argv = argv, .cwd = *work, .env = env, .deadline = job.deadline()};
     auto outcome = tools::run_within_deadline(cmd, *work);
     if (!outcome) return std::unexpected(outcome.error());
     // CST may exit 0 after printing an error; only a clean run with an
