@@ -91,6 +91,19 @@ mender-artifact write rootfs-image -t b -n r -f rootfs.ext4 -o artifacts/a.mende
 curl -s --fail -X POST -F distro=demo -F "artifact-uri=file://$WORK/artifacts/a.mender" "$DIGSIG_SERVER/sign/mender" >/dev/null
 check "a Mender artifact signed through the token validates" \
   bash -c "mender-artifact validate -k '$PKI/demo-mender-public.pem' artifacts/a.mender 2>&1 | grep -q 'validated successfully'"
+# An ECDSA P-256 key on the token (private and public objects under one label).
+openssl ecparam -name prime256v1 -genkey -noout -out ec.pem 2>/dev/null
+openssl pkey -in ec.pem -pubout -out ec-pub.pem
+openssl pkcs8 -topk8 -nocrypt -in ec.pem -outform DER -out ec.der
+openssl pkey -in ec.pem -pubout -outform DER -out ec-pub.der
+pkcs11-tool --module "$MODULE" --token-label digsig --login --pin "$PIN" --write-object ec.der --type privkey --id 08 --label menderec >/dev/null 2>&1
+pkcs11-tool --module "$MODULE" --token-label digsig --login --pin "$PIN" --write-object ec-pub.der --type pubkey --id 08 --label menderec >/dev/null 2>&1
+rm -f ec.der ec-pub.der
+mkdir -p "$KEYS/ec/mender" && echo "pkcs11:token=digsig;object=menderec;type=private" > "$KEYS/ec/mender/private.key"
+mender-artifact write rootfs-image -t b -n r -f rootfs.ext4 -o artifacts/ec.mender >/dev/null 2>&1
+curl -s --fail -X POST -F distro=ec -F "artifact-uri=file://$WORK/artifacts/ec.mender" "$DIGSIG_SERVER/sign/mender" >/dev/null
+check "a Mender artifact signed with an ECDSA P-256 key on the token validates" \
+  bash -c "mender-artifact validate -k ec-pub.pem artifacts/ec.mender 2>&1 | grep -q 'validated successfully'"
 cp /usr/lib/systemd/boot/efi/systemd-bootx64.efi app.efi
 curl -s --fail -X POST -F machine=demo -F signing_type=signature -F artifact=@app.efi -o app.sig "$DIGSIG_SERVER/sign/tegra/uefi"
 check "a UEFI detached CMS signed through the token verifies" \

@@ -1,7 +1,8 @@
 // Token keys through the PKCS#11 API directly: the server loads the module
 // (dlopen), owns its initialisation, keeps one logged-in session per token
 // plus a small pool of sessions for signatures, and presents each token key
-// to OpenSSL as an RSA key whose private operation is C_Sign (an RSA_METHOD;
+// to OpenSSL as an RSA or EC key whose private operation is C_Sign (an
+// RSA_METHOD or EC_KEY_METHOD;
 // OpenSSL 3 keeps such "foreign" keys on its legacy path, so EVP signing and
 // CMS work unchanged). Owning the module is what makes recovery possible:
 // after a token failure the module is finalised and initialised again, which
@@ -20,6 +21,7 @@
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/ec.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
@@ -459,6 +461,106 @@ Result<PKeyPtr> rsa_token_key(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object
   return key;
 }
 
+int token_ec_index() {
+  static const int index = EC_KEY_get_ex_new_index(
+      0, nullptr, nullptr, nullptr,
+      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<TokenKey*>(ptr); });
+  return index;
+}
+
+// ECDSA: the token signs the digest (CKM_ECDSA) and returns r || s.
+ECDSA_SIG* token_ecdsa_sign_sig(const unsigned char* dgst, int dlen, const BIGNUM*, const BIGNUM*, EC_KEY* eckey) {
+  auto* key = static_cast<TokenKey*>(EC_KEY_get_ex_data(eckey, token_ec_index()));
+  if (key == nullptr) return nullptr;
+  CK_MECHANISM mechanism{CKM_ECDSA, nullptr, 0};
+  std::shared_lock calls(g_calls);
+  auto session = take_session(*key);
+  if (!session) {
+    g_suspect = true;
+    return nullptr;
+  }
+  std::vector<unsigned char> raw(2 * 66 + 2);
+  CK_ULONG size = raw.size();
+  CK_RV rv = g_functions->C_SignInit(*session, &mechanism, key->object);
+  if (rv == CKR_OK) {
+    rv = g_functions->C_Sign(*session, const_cast<unsigned char*>(dgst), static_cast<CK_ULONG>(dlen), raw.data(), &size);
+  }
+  give_back(*key, *session, rv == CKR_OK);
+  if (rv != CKR_OK || size == 0 || size % 2 != 0) {
+    if (rv != CKR_OK && is_token_trouble(rv)) g_suspect = true;
+    log::warn("PKCS#11: C_Sign (ECDSA) failed ({})", rv_name(rv));
+    return nullptr;
+  }
+  auto half = static_cast<int>(size / 2);
+  ECDSA_SIG* sig = ECDSA_SIG_new();
+  ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), half, nullptr), BN_bin2bn(raw.data() + half, half, nullptr));
+  return sig;
+}
+
+const EC_KEY_METHOD* token_ec_method() {
+  static EC_KEY_METHOD* method = [] {
+    EC_KEY_METHOD* m = EC_KEY_METHOD_new(EC_KEY_OpenSSL());
+    int (*sign)(int, const unsigned char*, int, unsigned char*, unsigned int*, const BIGNUM*, const BIGNUM*, EC_KEY*) = nullptr;
+    int (*setup)(EC_KEY*, BN_CTX*, BIGNUM**, BIGNUM**) = nullptr;
+    ECDSA_SIG* (*sign_sig)(const unsigned char*, int, const BIGNUM*, const BIGNUM*, EC_KEY*) = nullptr;
+    EC_KEY_METHOD_get_sign(m, &sign, &setup, &sign_sig);
+    EC_KEY_METHOD_set_sign(m, sign, nullptr, token_ecdsa_sign_sig);
+    return m;
+  }();
+  return method;
+}
+
+// The public half of an EC key is on its public key object (CKA_EC_POINT,
+// usually a DER OCTET STRING around the point).
+Result<PKeyPtr> ec_token_key(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_SLOT_ID slot,
+                             const Pkcs11Uri& uri) {
+  auto params = attribute_locked(session, object, CKA_EC_PARAMS);
+  if (!params) return std::unexpected(params.error());
+  auto p = reinterpret_cast<const unsigned char*>(params->data());
+  EC_GROUP* group = d2i_ECPKParameters(nullptr, &p, static_cast<long>(params->size()));
+  if (group == nullptr) {
+    ERR_clear_error();
+    return fail(ErrorKind::misconfigured, "the EC key's curve is not one OpenSSL knows");
+  }
+  std::unique_ptr<EC_GROUP, decltype(&EC_GROUP_free)> group_owner(group, EC_GROUP_free);
+  auto pub = find_object_locked(session, uri, CKO_PUBLIC_KEY);
+  if (!pub) {
+    return fail(ErrorKind::misconfigured,
+                "the token has no public key object for this EC key (import or generate it with the same label)");
+  }
+  auto point_der = attribute_locked(session, *pub, CKA_EC_POINT);
+  if (!point_der) return std::unexpected(point_der.error());
+  std::string point = *point_der;
+  auto q = reinterpret_cast<const unsigned char*>(point_der->data());
+  if (ASN1_OCTET_STRING* os = d2i_ASN1_OCTET_STRING(nullptr, &q, static_cast<long>(point_der->size())); os != nullptr) {
+    point.assign(reinterpret_cast<const char*>(ASN1_STRING_get0_data(os)), static_cast<std::size_t>(ASN1_STRING_length(os)));
+    ASN1_OCTET_STRING_free(os);
+  }
+  ERR_clear_error();
+  EC_KEY* ec = EC_KEY_new();
+  EC_KEY_set_method(ec, token_ec_method());
+  EC_KEY_set_group(ec, group);
+  EC_POINT* pt = EC_POINT_new(group);
+  bool ok = EC_POINT_oct2point(group, pt, reinterpret_cast<const unsigned char*>(point.data()), point.size(), nullptr) == 1 &&
+            EC_KEY_set_public_key(ec, pt) == 1;
+  EC_POINT_free(pt);
+  if (!ok) {
+    ERR_clear_error();
+    EC_KEY_free(ec);
+    return fail(ErrorKind::misconfigured, "the EC key's public point is unreadable");
+  }
+  std::uint64_t generation = 0;
+  {
+    std::lock_guard pool(g_pool_mutex);
+    generation = g_generation;
+  }
+  EC_KEY_set_ex_data(ec, token_ec_index(), new TokenKey{generation, slot, object});
+  PKeyPtr key(EVP_PKEY_new());
+  EVP_PKEY_assign_EC_KEY(key.get(), ec);
+  EVP_PKEY_set_ex_data(key.get(), token_mark_index(), &g_token_mark);
+  return key;
+}
+
 // Finds the object the URI names, re-initialising the module once (rate
 // limited) when the token or the object cannot be found or a call failed.
 template <typename Make>
@@ -636,15 +738,16 @@ Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what) {
   if (!parsed) return std::unexpected(Error{parsed.error().kind, fmt::format("{}: {}", what, parsed.error().message)});
   std::lock_guard lock(g_mutex);
   auto key = with_object_locked(*parsed, CKO_PRIVATE_KEY,
-                                [](CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_SLOT_ID slot) -> Result<PKeyPtr> {
+                                [&parsed](CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_SLOT_ID slot) -> Result<PKeyPtr> {
                                   CK_KEY_TYPE type = 0;
                                   CK_ATTRIBUTE a{CKA_KEY_TYPE, &type, sizeof type};
                                   if (g_functions->C_GetAttributeValue(session, object, &a, 1) != CKR_OK) {
                                     return fail(ErrorKind::unavailable, "the key's type is unreadable");
                                   }
+                                  if (type == CKK_EC) return ec_token_key(session, object, slot, *parsed);
                                   if (type != CKK_RSA) {
                                     return fail(ErrorKind::misconfigured,
-                                                "only RSA keys on tokens are supported so far");
+                                                "only RSA and EC keys on tokens are supported");
                                   }
                                   return rsa_token_key(session, object, slot);
                                 });
