@@ -54,6 +54,30 @@ std::vector<std::string> installed_bsps(const fs::path& base) {
   return out;
 }
 
+Result<BspFields> bsp_fields(const SignRequest& request) {
+  auto machine = request.required_field("machine", "Machine name missing");
+  if (!machine) return std::unexpected(machine.error());
+  auto soctype = request.required_field("soctype", "Invalid parameters: soctype missing");
+  if (!soctype) return std::unexpected(soctype.error());
+  auto bspversion = request.required_field("bspversion", "Invalid parameters: bspversion missing");
+  if (!bspversion) return std::unexpected(bspversion.error());
+  return BspFields{std::move(*machine), std::move(*soctype), std::move(*bspversion)};
+}
+
+Readiness bsp_script_readiness(const fs::path& base, std::string_view script) {
+  Readiness r;
+  std::error_code ec;
+  for (const auto& name : installed_bsps(base)) {
+    if (fs::exists(base / name / "Linux_for_Tegra" / script, ec)) r.found.push_back(name);
+  }
+  if (r.found.empty()) {
+    r.ready = false;
+    r.missing.push_back(
+        fmt::format("no L4T BSP with Linux_for_Tegra/{} under DIGSIGSERVER_L4T_TOOLS_BASE", script));
+  }
+  return r;
+}
+
 Result<Bsp> find_bsp(const fs::path& base, std::string_view soctype, std::string_view bspversion,
                      std::span<const std::string_view> soctypes) {
   if (std::find(soctypes.begin(), soctypes.end(), soctype) == soctypes.end()) {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "digsig/signers/sign_request.hpp"
+#include "digsig/signers/signer.hpp"
 #include "digsig/util/error.hpp"
 
 namespace digsig::signers {
@@ -41,6 +43,19 @@ struct Bsp {
 [[nodiscard]] Result<Bsp> find_bsp(const std::filesystem::path& base, std::string_view soctype,
                                    std::string_view bspversion,
                                    std::span<const std::string_view> soctypes);
+
+// The fields every L4T endpoint takes: machine, soctype, bspversion
+// (required; checked by find_bsp).
+struct BspFields {
+  std::string machine;
+  std::string soctype;
+  std::string bspversion;
+};
+[[nodiscard]] Result<BspFields> bsp_fields(const SignRequest& request);
+
+// Ready when at least one installed BSP has `script` (relative to
+// Linux_for_Tegra); lists those BSPs.
+[[nodiscard]] Readiness bsp_script_readiness(const std::filesystem::path& base, std::string_view script);
 
 // "L4T-35.5.0-tegra234", ... for every BSP directory with a Linux_for_Tegra
 // below `base`, sorted.

@@ -71,26 +71,12 @@ class TegraCapsuleSigner : public Signer {
 
   const SignerInfo& info() const override { return info_; }
 
-  Readiness readiness() const override {
-    Readiness r;
-    for (const auto& name : installed_bsps(base_)) {
-      if (fs::exists(base_ / name / "Linux_for_Tegra" / k_script)) r.found.push_back(name);
-    }
-    if (r.found.empty()) {
-      r.ready = false;
-      r.missing.push_back(fmt::format(
-          "no L4T BSP with Linux_for_Tegra/{} under DIGSIGSERVER_L4T_TOOLS_BASE", k_script));
-    }
-    return r;
-  }
+  Readiness readiness() const override { return bsp_script_readiness(base_, k_script); }
 
   Result<SignResult> sign(const SignRequest& request, jobs::Job& job) override {
-    auto machine = request.required_field("machine", "Machine name missing");
-    if (!machine) return std::unexpected(machine.error());
-    auto soctype = request.required_field("soctype", "Invalid parameters: soctype missing");
-    if (!soctype) return std::unexpected(soctype.error());
-    auto bspversion = request.required_field("bspversion", "Invalid parameters: bspversion missing");
-    if (!bspversion) return std::unexpected(bspversion.error());
+    auto fields = bsp_fields(request);
+    if (!fields) return std::unexpected(fields.error());
+    const auto& [machine, soctype, bspversion] = *fields;
     auto guid = request.required_field("guid", "Invalid parameters: guid missing");
     if (!guid) return std::unexpected(guid.error());
     if (!valid_guid(*guid)) {
@@ -101,14 +87,14 @@ class TegraCapsuleSigner : public Signer {
     }
     auto artifact = request.required_file("artifact");
     if (!artifact) return std::unexpected(artifact.error());
-    if (auto parsed = parse_bsp_version(*bspversion);
+    if (auto parsed = parse_bsp_version(bspversion);
         parsed && (parsed->parts != 3 || parsed->minor > 255 || parsed->patch > 255)) {
       return fail(ErrorKind::bad_request,
                   fmt::format("Invalid parameters: bspversion {} must be major.minor.patch "
                               "(minor and patch below 256) to give the capsule's version",
                               quote(parsed->text)));
     }
-    auto bsp = find_bsp(base_, *soctype, *bspversion, k_soctypes);
+    auto bsp = find_bsp(base_, soctype, bspversion, k_soctypes);
     if (!bsp) return std::unexpected(bsp.error());
     const auto& v = bsp->version;
     auto script = bsp->root / k_script;
@@ -118,7 +104,7 @@ class TegraCapsuleSigner : public Signer {
                   fmt::format("L4T BSP {} for {} has no {}", v.text, bsp->soctype, k_script));
     }
 
-    auto keys = SelectorKeys::open(keys_, info_, *machine);
+    auto keys = SelectorKeys::open(keys_, info_, machine);
     if (!keys) return std::unexpected(keys.error());
     std::vector<fs::path> key_files;
     for (const auto& name : info_.keys) {

@@ -37,27 +37,13 @@ class TegraEkbSigner : public Signer {
 
   const SignerInfo& info() const override { return info_; }
 
-  Readiness readiness() const override {
-    Readiness r;
-    for (const auto& name : installed_bsps(base_)) {
-      if (fs::exists(base_ / name / "Linux_for_Tegra" / k_script)) r.found.push_back(name);
-    }
-    if (r.found.empty()) {
-      r.ready = false;
-      r.missing.push_back(fmt::format(
-          "no L4T BSP with Linux_for_Tegra/{} under DIGSIGSERVER_L4T_TOOLS_BASE", k_script));
-    }
-    return r;
-  }
+  Readiness readiness() const override { return bsp_script_readiness(base_, k_script); }
 
   Result<SignResult> sign(const SignRequest& request, jobs::Job& job) override {
-    auto machine = request.required_field("machine", "Machine name missing");
-    if (!machine) return std::unexpected(machine.error());
-    auto soctype = request.required_field("soctype", "Invalid parameters: soctype missing");
-    if (!soctype) return std::unexpected(soctype.error());
-    auto bspversion = request.required_field("bspversion", "Invalid parameters: bspversion missing");
-    if (!bspversion) return std::unexpected(bspversion.error());
-    auto bsp = find_bsp(base_, *soctype, *bspversion, k_soctypes);
+    auto fields = bsp_fields(request);
+    if (!fields) return std::unexpected(fields.error());
+    const auto& [machine, soctype, bspversion] = *fields;
+    auto bsp = find_bsp(base_, soctype, bspversion, k_soctypes);
     if (!bsp) return std::unexpected(bsp.error());
     auto script = bsp->root / k_script;
     std::error_code ec;
@@ -66,7 +52,7 @@ class TegraEkbSigner : public Signer {
                   fmt::format("L4T BSP {} for {} has no {}", bsp->version.text, bsp->soctype, k_script));
     }
 
-    auto keys = SelectorKeys::open(keys_, info_, *machine);
+    auto keys = SelectorKeys::open(keys_, info_, machine);
     if (!keys) return std::unexpected(keys.error());
     std::vector<std::string> used;
     auto key = [&](std::string_view name) -> Result<fs::path> {

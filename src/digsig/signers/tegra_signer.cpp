@@ -201,15 +201,12 @@ class TegraSigner : public Signer {
   }
 
   Result<SignResult> sign(const SignRequest& request, jobs::Job& job) override {
-    auto machine = request.required_field("machine", "Machine name missing");
-    if (!machine) return std::unexpected(machine.error());
-    auto soctype = request.required_field("soctype", "Invalid parameters: soctype missing");
-    if (!soctype) return std::unexpected(soctype.error());
-    auto bspversion = request.required_field("bspversion", "Invalid parameters: bspversion missing");
-    if (!bspversion) return std::unexpected(bspversion.error());
+    auto fields = bsp_fields(request);
+    if (!fields) return std::unexpected(fields.error());
+    const auto& [machine, soctype, bspversion] = *fields;
     auto artifact = request.required_file("artifact");
     if (!artifact) return std::unexpected(artifact.error());
-    auto bsp = find_bsp(base_, *soctype, *bspversion, k_soctypes);
+    auto bsp = find_bsp(base_, soctype, bspversion, k_soctypes);
     if (!bsp) return std::unexpected(bsp.error());
     auto helper_name = fmt::format("{}-flash-helper", bsp->soctype);
     std::error_code ec;
@@ -220,7 +217,7 @@ class TegraSigner : public Signer {
                               bsp->version.text, bsp->soctype, helper_name));
     }
 
-    auto keys = SelectorKeys::open(keys_, info_, *machine);
+    auto keys = SelectorKeys::open(keys_, info_, machine);
     if (!keys) return std::unexpected(keys.error());
 
     // The upload.
@@ -276,11 +273,11 @@ class TegraSigner : public Signer {
     auto tool_names = top_level_names(*work);
     for (const auto& n : sent) tool_names.erase(n);
 
-    auto env = base_environment(*manifest, *machine, *bsp, tools);
+    auto env = base_environment(*manifest, machine, *bsp, tools);
     log::info("tegra: {} mode, {} BSP {}", to_string(mode), bsp->soctype, bsp->version.text);
     switch (mode) {
       case Mode::bupgen_specs: {
-        auto argv = helper_command(*bsp, *manifest, *machine, *pkc, sbk, user_key, true);
+        auto argv = helper_command(*bsp, *manifest, machine, *pkc, sbk, user_key, true);
         for (const auto& spec : specs) {
           auto spec_env = env;
           for (const auto& [name, value] : spec) spec_env.push_back(name + "=" + value);
@@ -303,7 +300,7 @@ class TegraSigner : public Signer {
         return signatures_only(*work, files, job, keys_used);
       }
       case Mode::sign: {
-        auto argv = helper_command(*bsp, *manifest, *machine, *pkc, sbk, user_key, false);
+        auto argv = helper_command(*bsp, *manifest, machine, *pkc, sbk, user_key, false);
         if (auto ok = run_helper(argv, env, *work, job); !ok) return std::unexpected(ok.error());
         if (manifest->has("BUPGEN")) return payloads_only(*work, job, keys_used);
         return signed_set(*bsp, *manifest, *work, sent, tool_names, job, keys_used);
