@@ -736,6 +736,10 @@ bool token_present(std::string_view uri) {
 Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what) {
   auto parsed = parse_uri(uri);
   if (!parsed) return std::unexpected(Error{parsed.error().kind, fmt::format("{}: {}", what, parsed.error().message)});
+  if (!parsed->type.empty() && parsed->type != "private") {
+    return fail(ErrorKind::misconfigured, fmt::format("{}: the pkcs11: URI names type={}, not a private key", what,
+                                                      parsed->type));
+  }
   std::lock_guard lock(g_mutex);
   auto key = with_object_locked(*parsed, CKO_PRIVATE_KEY,
                                 [&parsed](CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_SLOT_ID slot) -> Result<PKeyPtr> {
@@ -764,6 +768,10 @@ Result<PKeyPtr> load_pkcs11_key(std::string_view uri, std::string_view what) {
 Result<X509Ptr> load_pkcs11_certificate(std::string_view uri, std::string_view what) {
   auto parsed = parse_uri(uri);
   if (!parsed) return std::unexpected(Error{parsed.error().kind, fmt::format("{}: {}", what, parsed.error().message)});
+  if (!parsed->type.empty() && parsed->type != "cert") {
+    return fail(ErrorKind::misconfigured, fmt::format("{}: the pkcs11: URI names type={}, not a certificate", what,
+                                                      parsed->type));
+  }
   std::lock_guard lock(g_mutex);
   auto cert = with_object_locked(*parsed, CKO_CERTIFICATE,
                                  [](CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_SLOT_ID) -> Result<X509Ptr> {

@@ -148,7 +148,7 @@ class FitImageSigner : public Signer {
 
     // mkimage -l describes the image (and names its key); it exits 0 even
     // for files that are not FIT images, so look for its FIT description.
-    auto listing = run_tool({"mkimage", "-l", image->string()}, job);
+    auto listing = run_mkimage({"mkimage", "-l", image->string()}, job);
     if (!listing) return std::unexpected(listing.error());
     if (listing->output.find("FIT description") == std::string::npos) {
       return fail(ErrorKind::bad_request,
@@ -209,10 +209,6 @@ class FitImageSigner : public Signer {
   }
 
  private:
-  static Result<tools::Outcome> run_tool(const std::vector<std::string>& argv, const jobs::Job& job) {
-    return run_mkimage(argv, job);
-  }
-
   // The key name: the field, else the DTB's /signature/key-<name> node, else
   // the name in the image's signature ("Sign algo: sha256,rsa2048:<name>"),
   // else "dev". A trailing ".key" is dropped; the result is a validated name.
@@ -225,7 +221,7 @@ class FitImageSigner : public Signer {
                   "Invalid parameters: a PKCS#11 URI as keyname needs backend=pkcs11");
     }
     if (name.empty() && dtb) {
-      auto out = run_tool({"fdtget", "-l", dtb->string(), "/signature"}, job);
+      auto out = run_mkimage({"fdtget", "-l", dtb->string(), "/signature"}, job);
       if (out && out->succeeded()) {
         std::istringstream lines(out->output);
         for (std::string line; std::getline(lines, line);) {

@@ -42,6 +42,9 @@ TEST(Pkcs11Test, KeysNeedAConfiguredModule) {
   ASSERT_FALSE(key);
   EXPECT_EQ(key.error().kind, ErrorKind::misconfigured);
   EXPECT_NE(key.error().message.find("DIGSIGSERVER_PKCS11_MODULE"), std::string::npos) << key.error().message;
+  auto cert_uri = load_pkcs11_key("pkcs11:token=t;object=k;type=cert", "key 'k'");
+  ASSERT_FALSE(cert_uri);
+  EXPECT_NE(cert_uri.error().message.find("not a private key"), std::string::npos) << cert_uri.error().message;
   auto malformed = load_pkcs11_key("pkcs11:token=t;type=private", "key 'k'");
   ASSERT_FALSE(malformed);
   EXPECT_NE(malformed.error().message.find("names no object"), std::string::npos) << malformed.error().message;
