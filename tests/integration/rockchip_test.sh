@@ -7,6 +7,7 @@
 # test checks those logs against API.md, the signatures they made with the
 # configured keys, the tools directory (unchanged) and the failure cases.
 source "$DIGSIG_SOURCE_DIR/tests/support/it_lib.sh"
+source "$DIGSIG_SOURCE_DIR/tests/support/sim_lib.sh"
 it_init rockchip
 export LC_ALL=C
 FIX=$DIGSIG_SOURCE_DIR/tests/fixtures
@@ -20,18 +21,9 @@ TOOLPATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 start_server DIGSIGSERVER_RK_TOOLS_PATH="$RK" PATH="$TOOLPATH"
 cd "$WORK"
 PUB=$KEYS/evb/rksign/dev.pubkey
-
-reset_sim() { : > "$SIMLOG/calls.log"; : > "$SIMLOG/simulate"; }
-simulate() { echo "$1 $2" > "$SIMLOG/simulate"; }
-logged() {
-  grep -qxF -- "$1" "$SIMLOG/calls.log" && return 0
-  echo "  calls.log lines of ${1%% *}:"
-  grep -F -- "${1%% *} " "$SIMLOG/calls.log" | grep -v '^env \|^cwd ' | sed 's/^/    /'
-  return 1
-}
-members() { tar -tzf "$1" | sort | tr '\n' ' '; }
 hexof() { fdtget -t bx "$1" "$2" "$3" | awk '{for (i = 1; i <= NF; i++) printf "%02s", $i}' | tr ' ' 0; }
-export -f members hexof
+export -f hexof
+
 
 # --- fit-image with fit.its and uboot.dtb (real mkimage) ------------------------
 rm -rf fitin && mkdir fitin
@@ -91,7 +83,7 @@ expect_error "fit-image tarball without fitImage or fit.its" 400 "neither fitIma
 
 # --- idblock and usbloader (simulated rk_sign_tool) --------------------------------
 head -c 8192 /dev/urandom > idblock.img
-reset_sim
+sim_reset
 check "idblock with burn_key_hash=yes: succeeds" \
   curl --silent --fail -X POST -F machine=evb -F soctype=rk3588 -F artifact_type=idblock -F burn_key_hash=yes \
     -F artifact=@idblock.img --output idblock.signed "$DIGSIG_SERVER/sign/rk"
@@ -102,27 +94,27 @@ check "idblock: the tools ran in the job's work directory with the job's tools f
 size=$(stat -c %s idblock.img)
 check "idblock: the result is the image, the tool's trailer and a signature by dev.key" \
   bash -c "cmp -s <(head -c $size idblock.signed) idblock.img && head -c -256 idblock.signed | tail -c +$((size + 1)) | grep -qx 'RKSIM chip=3588 flag=0x20' && tail -c 256 idblock.signed > id.sig && head -c -256 idblock.signed > id.body && openssl dgst -sha256 -verify '$PUB' -signature id.sig id.body"
-reset_sim
+sim_reset
 check "usbloader without burn_key_hash: succeeds" \
   curl --silent --fail -X POST -F machine=evb -F soctype=rk3566 -F artifact_type=USBloader \
     -F artifact=@idblock.img --output loader.signed "$DIGSIG_SERVER/sign/rk"
 check "usbloader: no ss step, sl --loader" \
   bash -c "[ \"\$(grep '^rk_sign_tool ' '$SIMLOG/calls.log' | cut -d' ' -f2 | tr '\n' ' ')\" = 'cc lk sl ' ] && grep -qx 'rk_sign_tool sl --loader \$JOB/work/artifact.bin' '$SIMLOG/calls.log' && grep -qx 'rk_sign_tool cc --chip 3566' '$SIMLOG/calls.log'"
 for v in no false 0 No TRUE 1; do
-  reset_sim
+  sim_reset
   curl -sf -X POST -F machine=evb -F soctype=rk3588 -F artifact_type=idblock -F burn_key_hash=$v -F artifact=@idblock.img -o /dev/null "$DIGSIG_SERVER/sign/rk"
   if grep -q '^rk_sign_tool ss ' "$SIMLOG/calls.log"; then got=yes; else got=no; fi
   case $v in TRUE|1) want=yes ;; *) want=no ;; esac
   check "burn_key_hash=$v: ss step $want" [ "$got" = "$want" ]
 done
-reset_sim
-simulate rk_sign_tool-lk fail
+sim_reset
+sim_mode rk_sign_tool-lk fail
 expect_error "rk_sign_tool lk fails: 500 with its message" 500 "ERR: simulated failure of rk_sign_tool-lk" /sign/rk -F machine=evb -F soctype=rk3588 -F artifact_type=idblock -F artifact=@idblock.img
-simulate rk_sign_tool-sb nothing
+sim_mode rk_sign_tool-sb nothing
 expect_error "rk_sign_tool sb exits 0 but signs nothing: 500" 500 "left the image unchanged" /sign/rk -F machine=evb -F soctype=rk3588 -F artifact_type=idblock -F artifact=@idblock.img
-simulate rk_sign_tool-sb error-line
+sim_mode rk_sign_tool-sb error-line
 expect_error "rk_sign_tool prints an error and exits 0: 500" 500 "simulated rk_sign_tool failure" /sign/rk -F machine=evb -F soctype=rk3588 -F artifact_type=idblock -F artifact=@idblock.img
-reset_sim
+sim_reset
 expect_error "burn_key_hash=maybe" 400 "burn_key_hash 'maybe' is not one of yes, no, true, false, 1, 0" /sign/rk -F machine=evb -F soctype=rk3588 -F artifact_type=idblock -F burn_key_hash=maybe -F artifact=@idblock.img
 expect_error "missing artifact_type: 400, not a crash" 400 "artifact_type missing" /sign/rk -F machine=evb -F soctype=rk3588 -F artifact=@idblock.img
 expect_error "unknown artifact_type" 400 "Invalid artifact type 'kernel'" /sign/rk -F machine=evb -F soctype=rk3588 -F artifact_type=kernel -F artifact=@idblock.img
@@ -131,7 +123,7 @@ expect_error "bad external_data_offset" 400 "external_data_offset" /sign/rk -F m
 expect_error "unknown machine" 404 "'nope'" /sign/rk -F machine=nope -F soctype=rk3588 -F artifact_type=idblock -F artifact=@idblock.img
 
 # --- rkoptee-tee (simulated change_puk) ---------------------------------------------------
-reset_sim
+sim_reset
 head -c 6000 /dev/urandom > tee.bin
 check "rkoptee-tee: succeeds" \
   curl --silent --fail -X POST -F machine=evb -F artifact=@tee.bin --output tee.bin.signed "$DIGSIG_SERVER/sign/rkoptee-tee"
@@ -140,9 +132,9 @@ check "rkoptee-tee: change_puk --teebin tee.bin --key <the job's public key file
 OPTEE_FP=$(openssl pkey -pubin -in "$KEYS/evb/rkopteesign/optee-signing-pubkey.pem" -outform DER | sha256sum | cut -d' ' -f1)
 check "rkoptee-tee: the result carries the configured public key" \
   bash -c "cmp -s <(head -c 6000 tee.bin.signed) tee.bin && [ \"\$(tail -c +6001 tee.bin.signed)\" = 'RKSIM-PUK $OPTEE_FP' ]"
-simulate change_puk error-line
+sim_mode change_puk error-line
 expect_error "rkoptee-tee: change_puk prints a failure and exits 0: 500" 500 "change public key fail" /sign/rkoptee-tee -F machine=evb -F artifact=@tee.bin
-reset_sim
+sim_reset
 
 # --- rkoptee-ta (simulated resign_ta.py) ---------------------------------------------------
 rm -rf tain && mkdir -p tain/lib/optee_armtz
@@ -161,9 +153,9 @@ check "rkoptee-ta: each TA is followed by a signature by the configured key" \
   bash -c "for t in lib/optee_armtz/8aaaf200-2450-11e4-abe2-0002a5d5c51b.ta second.ta; do n=\$(stat -c %s tain/\$t); cmp -s <(head -c \$n tax/\$t) tain/\$t && tail -c 256 tax/\$t > ta.sig && openssl dgst -sha256 -verify '$KEYS/evb/rkopteesign/optee-signing-pubkey.pem' -signature ta.sig tain/\$t >/dev/null || exit 1; done"
 (cd tain && tar -czf ../noTA.tar.gz README)
 expect_error "rkoptee-ta: a tarball without .ta files" 400 "holds no *.ta file" /sign/rkoptee-ta -F machine=evb -F artifact=@noTA.tar.gz
-simulate resign_ta.py fail
+sim_mode resign_ta.py fail
 expect_error "rkoptee-ta: resign_ta.py fails: 500 with its message" 500 "simulated failure of resign_ta.py" /sign/rkoptee-ta -F machine=evb -F artifact=@tain.tar.gz
-reset_sim
+sim_reset
 
 TREE_AFTER=$(tree_state)
 check "the Rockchip tools directory is unchanged (setting.ini was rewritten in the job's copy only)" [ "$TREE_AFTER" = "$TREE_BEFORE" ]

@@ -6,6 +6,7 @@
 # with the configured key, the BSP tree (unchanged), the spool (empty) and
 # the failure cases (no false success).
 source "$DIGSIG_SOURCE_DIR/tests/support/it_lib.sh"
+source "$DIGSIG_SOURCE_DIR/tests/support/sim_lib.sh"
 it_init tegra
 export LC_ALL=C
 for m in jetson xavier orin nano; do cp -a "$KEYS/demo" "$KEYS/$m"; done
@@ -20,17 +21,6 @@ BSP_BEFORE=$(bsp_state)
 start_server DIGSIGSERVER_L4T_TOOLS_BASE="$L4T" PATH="$TOOLPATH" SIM_SERVER_ONLY=leak
 cd "$WORK"
 
-reset_sim() { : > "$SIMLOG/calls.log"; : > "$SIMLOG/simulate"; }
-simulate() { echo "$1 $2" > "$SIMLOG/simulate"; }
-# logged LINE: calls.log has LINE; otherwise shows what the tool logged.
-logged() {
-  grep -qxF -- "$1" "$SIMLOG/calls.log" && return 0
-  echo "  calls.log lines of ${1%% *}:"
-  grep -F -- "${1%% *} " "$SIMLOG/calls.log" | grep -v '^env \|^tools ' | sed 's/^/    /'
-  return 1
-}
-members() { tar -tzf "$1" | sort | tr '\n' ' '; }
-export -f members
 # verify_appended FILE.signed ORIGINAL: FILE.signed is ORIGINAL followed by an
 # RSA-3072 signature over it by the PKC key.
 verify_appended() {
@@ -58,7 +48,7 @@ sign_tegra() {  # SOC VERSION INPUT OUTPUT [MACHINE]
 }
 
 # --- Plain signing, tegra186, BSP 32.7.4 --------------------------------------
-reset_sim
+sim_reset
 make_input in186 DTBFILE=board.dtb ODMDATA=0x1090000 LNXFILE=boot.img BOARDID=3310 FAB=B02 \
   fuselevel=fuselevel_production MACHINE=ignored
 check "tegra186 32.7.4: signing succeeds" sign_tegra tegra186 32.7.4 in186.tar.gz out186.tar.gz
@@ -79,7 +69,7 @@ check "tegra186: boot.img.signed carries a signature by the configured PKC key" 
 check "tegra186: board.dtb.signed too" verify_appended x186/board.dtb.signed in186/board.dtb
 
 # --- tegra194 with the tegra186 BSP directory ---------------------------------
-reset_sim
+sim_reset
 make_input in194 DTBFILE=board.dtb ODMDATA=0x9190000 LNXFILE=boot.img
 check "tegra194 32.7.4: signing succeeds" sign_tegra tegra194 32.7.4 in194.tar.gz out194.tar.gz xavier
 check "tegra194: the BCT config is <machine>.cfg,<machine>-override.cfg" \
@@ -88,7 +78,7 @@ check "tegra194 BSP 32: the kernel's encrypted copy is kept" \
   bash -c "tar -tzf out194.tar.gz | grep -qx './boot_sigheader.img.encrypt.signed'"
 
 # --- tegra234, BSP 35.5.0: EMMC_BCTS, no encrypted kernel, 35+ tools ------------
-reset_sim
+sim_reset
 make_input in234 DTBFILE=board.dtb ODMDATA=gbe-uphy-config-8 LNXFILE=boot.img EMMC_BCTS=a.dts,b.dts
 check "tegra234 35.5.0: signing succeeds" sign_tegra tegra234 35.5.0 in234.tar.gz out234.tar.gz orin
 check "tegra234: EMMC_BCTS is the BCT argument" \
@@ -99,7 +89,7 @@ check "tegra234 BSP 35: the kernel's encrypted copy is dropped" \
   bash -c "[ \"\$(members out234.tar.gz)\" = './ ./board.dtb.signed ./board_sigheader.dtb.encrypt.signed ./boot.img.signed ./flashcmd.txt ./nvtboot_cpu.bin.signed ./nvtboot_cpu_sigheader.bin.encrypt.signed ./rollback.bin ' ]"
 
 # --- tegra210: ./tegra210-flash-helper, boardcfg, no SBK, flash.xml kept ------
-reset_sim
+sim_reset
 make_input in210 DTBFILE=board.dtb ODMDATA=0xa4000 LNXFILE=boot.img boardcfg=board.cfg
 check "tegra210 32.7.4: signing succeeds" sign_tegra tegra210 32.7.4 in210.tar.gz out210.tar.gz nano
 # (A script cannot see its argv[0]; the simulated helper checks that it was
@@ -110,7 +100,7 @@ check "tegra210: flash.xml and rcm_1_signed.rcm are returned, no rollback tools"
   bash -c "[ \"\$(members out210.tar.gz)\" = './ ./board.dtb.signed ./board_sigheader.dtb.encrypt.signed ./boot.img.signed ./boot_sigheader.img.encrypt.signed ./flash.xml ./flashcmd.txt ./nvtboot_cpu.bin.signed ./nvtboot_cpu_sigheader.bin.encrypt.signed ./rcm_1_signed.rcm ' ]"
 
 # --- BUPGENSPECS: one helper run per spec, payloads only ------------------------
-reset_sim
+sim_reset
 make_input inbup DTBFILE=board.dtb ODMDATA=0x1090000 LNXFILE=boot.img \
   "BUPGENSPECS=boardid=3310;fab=B02;boardsku=1000 boardid=3489;fab=300;boardsku=0888"
 check "BUPGENSPECS on 32.7.4: succeeds" sign_tegra tegra186 32.7.4 inbup.tar.gz outbup.tar.gz
@@ -122,14 +112,14 @@ check "BUPGENSPECS: only payloads* is returned" \
   bash -c "[ \"\$(members outbup.tar.gz)\" = './ ./payloads_t18x/ ./payloads_t18x/bl_update_payload ' ]"
 check "BUPGENSPECS: the payload has both specs' entries (the Python 2 BUP_generator.py ran via python2)" \
   bash -c "tar -xzOf outbup.tar.gz ./payloads_t18x/bl_update_payload > bup.txt && grep -q 'BOARDID=3310 FAB=B02 BOARDSKU=1000 MACHINE=jetson' bup.txt && grep -q 'BOARDID=3489 FAB=300 BOARDSKU=0888' bup.txt && [ \$(wc -l < bup.txt) -eq 2 ]"
-reset_sim
+sim_reset
 make_input inbup35 DTBFILE=board.dtb ODMDATA=x LNXFILE=boot.img "BUPGENSPECS=boardid=3701;fab=300"
 check "BUPGENSPECS on 35.5.0 (Python 3 BUP_generator.py, not wrapped): succeeds" sign_tegra tegra234 35.5.0 inbup35.tar.gz outbup35.tar.gz
 check "BUPGENSPECS on 35.5.0: payloads_t23x returned" \
   bash -c "[ \"\$(members outbup35.tar.gz)\" = './ ./payloads_t23x/ ./payloads_t23x/bl_update_payload ' ]"
 
 # --- SIGNFILES ---------------------------------------------------------------
-reset_sim
+sim_reset
 rm -rf insf && mkdir insf && echo SIGNFILES=1 > insf/MANIFEST
 head -c 4000 /dev/urandom > insf/uefi_jetson.bin
 head -c 500 /dev/urandom > insf/kernel.dtb
@@ -142,22 +132,22 @@ check "SIGNFILES: only the .sig files are returned" \
 mkdir -p xsf && tar -C xsf -xzf outsf.tar.gz
 check "SIGNFILES: each .sig verifies with the configured PKC key" \
   bash -c "openssl dgst -sha256 -verify '$PUB' -signature xsf/kernel.dtb.sig insf/kernel.dtb && openssl dgst -sha256 -verify '$PUB' -signature xsf/uefi_jetson.bin.sig insf/uefi_jetson.bin"
-reset_sim
+sim_reset
 check "SIGNFILES on tegra194: --chip 0x19" \
   bash -c "curl -sf -X POST -F machine=jetson -F soctype=tegra194 -F bspversion=32.7.4 -F artifact=@insf.tar.gz -o /dev/null '$DIGSIG_SERVER/sign/tegra' && grep -q '^tegra-signimage-helper --chip 0x19 ' '$SIMLOG/calls.log'"
 
 # --- No false success -------------------------------------------------------
-reset_sim; simulate flash-helper fail
+sim_reset; sim_mode flash-helper fail
 expect_error "helper exits 1: 500 with its last lines" 500 "ERR: simulated failure of flash-helper" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@in186.tar.gz
-simulate flash-helper error-line
+sim_mode flash-helper error-line
 expect_error "helper exits 0 but prints an error line: 500" 500 "exited 0 but reported errors" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@in186.tar.gz
 check "the error line is in the response" bash -c "grep -q 'Error: Return value 1' '$WORK/body'"
-simulate flash-helper nothing
+sim_mode flash-helper nothing
 expect_error "helper exits 0 and produces nothing: 500" 500 "produced no signed images" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@in186.tar.gz
 expect_error "BUP run that produces no payloads: 500" 500 "produced no payloads" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@inbup.tar.gz
-simulate tegra-signimage-helper nothing
+sim_mode tegra-signimage-helper nothing
 expect_error "SIGNFILES run without .sig files: 500" 500 "wrote no signature for: kernel.dtb, uefi_jetson.bin" /sign/tegra -F machine=jetson -F soctype=tegra234 -F bspversion=36.4.3 -F artifact=@insf.tar.gz
-reset_sim
+sim_reset
 
 # --- Bad input ----------------------------------------------------------------
 make_input badm DTBFILE=board.dtb "this is not a setting" LNXFILE=boot.img
@@ -176,7 +166,7 @@ expect_error "a BSP that is not installed lists the installed ones" 400 "install
 expect_error "missing artifact" 400 "artifact" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4
 
 # --- UEFI capsule ----------------------------------------------------------------
-reset_sim
+sim_reset
 head -c 10000 /dev/urandom > payload.bin
 GUID=bf0d4599-20d4-414e-b2c5-3595b1cda402
 check "ueficapsule 35.5.0: succeeds" \
@@ -191,11 +181,11 @@ check "ueficapsule: an FMP capsule whose body holds the payload and a signature 
 expect_error "ueficapsule: a guid that is not a GUID" 400 "is not a GUID" /sign/tegra/ueficapsule -F machine=jetson -F soctype=tegra234 -F bspversion=35.5.0 -F guid=nope -F artifact=@payload.bin
 expect_error "ueficapsule: bspversion without patch level" 400 "must be major.minor.patch" /sign/tegra/ueficapsule -F machine=jetson -F soctype=tegra234 -F bspversion=35.5 -F guid=$GUID -F artifact=@payload.bin
 expect_error "ueficapsule: tegra186 is not a capsule soctype" 400 "is not one of tegra194, tegra234" /sign/tegra/ueficapsule -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F guid=$GUID -F artifact=@payload.bin
-simulate GenerateCapsule.py nothing
+sim_mode GenerateCapsule.py nothing
 expect_error "ueficapsule: tool exits 0 without output: 500" 500 "wrote no artifact.cap" /sign/tegra/ueficapsule -F machine=jetson -F soctype=tegra234 -F bspversion=35.5.0 -F guid=$GUID -F artifact=@payload.bin
-simulate GenerateCapsule.py error-line
+sim_mode GenerateCapsule.py error-line
 expect_error "ueficapsule: tool exits 0 after a Python traceback: 500" 500 "reported errors" /sign/tegra/ueficapsule -F machine=jetson -F soctype=tegra234 -F bspversion=35.5.0 -F guid=$GUID -F artifact=@payload.bin
-reset_sim
+sim_reset
 
 # --- EKB ----------------------------------------------------------------------------
 ekb_has() { python3 -c "import hashlib,sys; d=open(sys.argv[1],'rb').read(); k=open(sys.argv[3]).read().strip(); sys.exit(0 if sys.argv[2].encode()+b'='+hashlib.sha256(k.encode()).digest() in d else 1)" "$@"; }
@@ -205,23 +195,23 @@ check "ekb 35.5.0: gen_ekb.py with -fv (BSP before 36)" \
 check "ekb: the blob was made from the configured keys" \
   bash -c "$(declare -f ekb_has); ekb_has ekb35.img -oem_k1_key '$KEYS/demo/ekbsign/oem_k1.key' && ekb_has ekb35.img -in_auth_key '$KEYS/demo/ekbsign/uefi-variable-authentication.key'"
 openssl rand -hex 32 > "$KEYS/jetson/ekbsign/kernel-encryption.key" 2>/dev/null || true
-reset_sim
+sim_reset
 check "ekb 36.4.3 with kernel-encryption.key: succeeds" curl --silent --fail -X POST -F machine=jetson -F soctype=tegra234 -F bspversion=36.4.3 --output ekb36.img "$DIGSIG_SERVER/sign/tegra/ekb"
 check "ekb 36.4.3: no -fv, the optional kernel key as -in_sym_key" \
   logged 'gen_ekb.py -chip t234 -oem_k1_key $JOB/keys/oem_k1.key -in_auth_key $JOB/keys/uefi-variable-authentication.key -out $JOB/work/ekb.img -in_sym_key $JOB/keys/kernel-encryption.key'
 check "ekb on tegra194 uses -chip t194" \
   bash -c "curl -sf -X POST -F machine=jetson -F soctype=tegra194 -F bspversion=32.7.4 -o /dev/null '$DIGSIG_SERVER/sign/tegra/ekb' && grep -q '^gen_ekb.py -chip t194 ' '$SIMLOG/calls.log'"
-simulate gen_ekb.py fail
+sim_mode gen_ekb.py fail
 expect_error "ekb: gen_ekb.py fails: 500 with its message" 500 "simulated failure of gen_ekb.py" /sign/tegra/ekb -F machine=jetson -F soctype=tegra234 -F bspversion=35.5.0
-reset_sim
+sim_reset
 
 # --- The time limit -------------------------------------------------------------------
 stop_server
 start_server DIGSIGSERVER_L4T_TOOLS_BASE="$L4T" PATH="$TOOLPATH" DIGSIGSERVER_RESPONSE_TIMEOUT=3
-simulate flash-helper hang
+sim_mode flash-helper hang
 expect_error "a helper that hangs past the time limit: 504 with its last output" 504 "flash-helper: working..." /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@in186.tar.gz
 check "no simulated tool is left running after the kill" bash -c "! pgrep -f 'sleep 359[9]' >/dev/null"
-reset_sim
+sim_reset
 
 BSP_AFTER=$(bsp_state)
 check "the BSP trees are unchanged (content, modes, times)" [ "$BSP_AFTER" = "$BSP_BEFORE" ]
