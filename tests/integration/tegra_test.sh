@@ -154,6 +154,13 @@ make_input badm DTBFILE=board.dtb "this is not a setting" LNXFILE=boot.img
 expect_error "a MANIFEST line that is not NAME=value" 400 "Invalid manifest: line 2 is not NAME=value" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@badm.tar.gz
 make_input preload DTBFILE=board.dtb ODMDATA=1 LNXFILE=boot.img LD_PRELOAD=./evil.so
 expect_error "LD_PRELOAD in the MANIFEST" 400 "'LD_PRELOAD' may not be set by a client" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@preload.tar.gz
+make_input keyfile DTBFILE=board.dtb ODMDATA=1 "LNXFILE=$KEYS/jetson/tegrasign/rsa_priv.pem"
+expect_error "LNXFILE naming a server file (the signing key)" 400 "LNXFILE" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@keyfile.tar.gz
+check "  ... and no key material is in the response" no_secrets_in "$WORK/body"
+make_input updtb DTBFILE=../board.dtb ODMDATA=1 LNXFILE=boot.img
+expect_error "DTBFILE with a path" 400 "DTBFILE '../board.dtb' is not a file of the uploaded tarball" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@updtb.tar.gz
+make_input bcts DTBFILE=board.dtb ODMDATA=1 LNXFILE=boot.img EMMC_BCTS=a.cfg,/etc/x.cfg
+expect_error "EMMC_BCTS with a path" 400 "EMMC_BCTS" /sign/tegra -F machine=jetson -F soctype=tegra234 -F bspversion=35.5.0 -F artifact=@bcts.tar.gz
 make_input nodtb ODMDATA=1 LNXFILE=boot.img
 expect_error "MANIFEST without DTBFILE" 400 "DTBFILE is missing" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@nodtb.tar.gz
 rm -rf nomani && mkdir nomani && echo x > nomani/boot.img && (cd nomani && tar -czf ../nomani.tar.gz *)

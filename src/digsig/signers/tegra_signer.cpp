@@ -243,6 +243,33 @@ class TegraSigner : public Signer {
                       fmt::format("Invalid manifest: {} is missing (needed by the flash helper)", name));
         }
       }
+      // The files the helper signs must be files of the upload: a path such
+      // as /srv/keys/... would have the server's own files signed and sent back.
+      for (const char* name : {"DTBFILE", "LNXFILE"}) {
+        const auto& value = *manifest->find(name);
+        if (!validate_name(name, value) || !fs::is_regular_file(fs::symlink_status(*work / value, ec))) {
+          return fail(ErrorKind::bad_request,
+                      fmt::format("Invalid manifest: {} {} is not a file of the uploaded tarball", name,
+                                  quote(value)));
+        }
+      }
+      // boardcfg (tegra210) may come from the upload or the BSP: a name only.
+      if (const auto* boardcfg = manifest->find("boardcfg"); boardcfg && !validate_name("boardcfg", *boardcfg)) {
+        return fail(ErrorKind::bad_request,
+                    fmt::format("Invalid manifest: boardcfg {} must be a file name", quote(*boardcfg)));
+      }
+      if (const auto* bcts = manifest->find("EMMC_BCTS")) {
+        for (std::size_t start = 0; start <= bcts->size();) {
+          auto end = bcts->find(',', start);
+          auto part = std::string_view(*bcts).substr(start, end == std::string::npos ? std::string::npos : end - start);
+          if (!validate_name("EMMC_BCTS", part)) {
+            return fail(ErrorKind::bad_request,
+                        fmt::format("Invalid manifest: EMMC_BCTS {} must be file names", quote(*bcts)));
+          }
+          if (end == std::string::npos) break;
+          start = end + 1;
+        }
+      }
     }
     auto sent = top_level_names(*work);
 
