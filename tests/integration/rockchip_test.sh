@@ -78,6 +78,16 @@ check "fit-image -F: the signature verifies" openssl dgst -sha256 -verify "$PUB"
 sed 's/key-name-hint = "dev"/key-name-hint = "other"/' fitin/fit.its > fitin/fit.its.other && mv fitin/fit.its.other fitin/fit.its
 (cd fitin && tar -c -h -z -f ../fitother.tar.gz fit.its kernel.bin)
 expect_error "fit-image naming a key that does not exist: 400 with mkimage's message" 400 "mkimage could not sign the image" /sign/rk -F machine=evb -F soctype=rk3588 -F artifact_type=fit-image -F artifact=@fitother.tar.gz
+# An .its may only include files of the upload: not the job's key, not server files.
+for bad in '../keys/dev.key' '/etc/passwd' 'kernel.bin" /incbin/("../keys/dev.key'; do
+  sed -e "s|/incbin/(\"kernel.bin\")|/incbin/(\"$bad\")|" -e 's/"other"/"dev"/g' fitin/fit.its > fitin/evil.its
+  mkdir -p evil && cp fitin/kernel.bin fitin/uboot.dtb evil/ && cp fitin/evil.its evil/fit.its
+  (cd evil && tar -czf ../evil.tar.gz *)
+  expect_error "fit.its including $bad" 400 "is not a file of the uploaded tarball" /sign/rk -F machine=evb -F soctype=rk3588 -F artifact_type=fit-image -F artifact=@evil.tar.gz
+done
+sed -e 's|/incbin/("kernel.bin")|/incbin/ ("kernel.bin")|' -e 's/"other"/"dev"/g' fitin/fit.its > evil/fit.its && (cd evil && tar -czf ../ok-space.tar.gz *)
+check "fit.its with /incbin/ (\"name\") of an uploaded file is accepted" \
+  curl -sf -X POST -F machine=evb -F soctype=rk3588 -F artifact_type=fit-image -F artifact=@ok-space.tar.gz -o /dev/null "$DIGSIG_SERVER/sign/rk"
 (cd fitin && tar -czf ../fitnone.tar.gz extra.txt)
 expect_error "fit-image tarball without fitImage or fit.its" 400 "neither fitImage nor fit.its" /sign/rk -F machine=evb -F soctype=rk3588 -F artifact_type=fit-image -F artifact=@fitnone.tar.gz
 

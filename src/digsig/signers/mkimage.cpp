@@ -4,6 +4,9 @@
 
 #include <regex>
 
+#include "digsig/util/files.hpp"
+#include "digsig/util/names.hpp"
+
 namespace digsig::signers {
 
 bool valid_mkimage_offset(std::string_view offset) {
@@ -35,6 +38,39 @@ std::string mkimage_pkcs11_keydir(std::string_view uri) {
     start = end + 1;
   }
   return out;
+}
+
+Result<void> check_its_includes(const std::filesystem::path& its, const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::file_size(its, ec) > (4u << 20)) return fail(ErrorKind::bad_request, "Invalid artifact: fit.its is larger than 4 MiB");
+  auto text = read_file(its);
+  if (!text) return std::unexpected(text.error());
+  for (std::string_view directive : {"/incbin/", "/include/"}) {
+    for (auto pos = text->find(directive); pos != std::string::npos; pos = text->find(directive, pos + 1)) {
+      auto open = text->find_first_not_of(" \t\r\n(", pos + directive.size());
+      auto close = open == std::string::npos ? std::string::npos : text->find('"', open + 1);
+      if (open == std::string::npos || (*text)[open] != '"' || close == std::string::npos) {
+        return fail(ErrorKind::bad_request,
+                    fmt::format("Invalid artifact: fit.its has a {} without a quoted file name", directive));
+      }
+      std::string_view name(text->data() + open + 1, close - open - 1);
+      bool ok = !name.empty() && !name.starts_with('/');
+      for (std::size_t start = 0; ok && start <= name.size();) {
+        auto end = name.find('/', start);
+        ok = validate_name("file", name.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start))
+                 .has_value();
+        if (end == std::string_view::npos) break;
+        start = end + 1;
+      }
+      if (!ok || !fs::is_regular_file(fs::symlink_status(dir / name, ec))) {
+        return fail(ErrorKind::bad_request,
+                    fmt::format("Invalid artifact: fit.its {} {} is not a file of the uploaded tarball", directive,
+                                quote(name)));
+      }
+    }
+  }
+  return {};
 }
 
 Result<void> check_mkimage_signed(const tools::Outcome& outcome, const std::filesystem::path& image,

@@ -30,6 +30,14 @@ inline constexpr const char* k_mkimage_path = "/usr/local/bin:/usr/bin:/bin";
 // without type and pin-value (the PIN goes to the engine's configuration).
 [[nodiscard]] std::string mkimage_pkcs11_keydir(std::string_view uri);
 
+// A client's .its is compiled by dtc, whose /incbin/("...") and /include/
+// "..." read any file the server can: every such path must be a relative
+// path of plain names naming a regular file below `dir` (the upload), or the
+// request is refused (bad_request). Otherwise a FIT could carry the server's
+// own files, its keys included, back to the client.
+[[nodiscard]] Result<void> check_its_includes(const std::filesystem::path& its,
+                                              const std::filesystem::path& dir);
+
 // bad_request with mkimage's own error lines if the signing run failed or
 // `image` still has unsigned signature nodes.
 [[nodiscard]] Result<void> check_mkimage_signed(const tools::Outcome& outcome,

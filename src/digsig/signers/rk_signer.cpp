@@ -151,6 +151,9 @@ class RkSigner : public Signer {
       return fail(ErrorKind::bad_request,
                   "Invalid artifact: the fit-image tarball has neither fitImage nor fit.its");
     }
+    if (its) {
+      if (auto ok = check_its_includes(work / "fit.its", work); !ok) return std::unexpected(ok.error());
+    }
     for (const char* name : {"dev.key", "dev.crt"}) {
       if (auto written = keys.write_for_tool(name, job, fmt::format("keys/{}", name)); !written) {
         return std::unexpected(written.error());
