@@ -158,7 +158,9 @@ make_input keyfile DTBFILE=board.dtb ODMDATA=1 "LNXFILE=$KEYS/jetson/tegrasign/r
 expect_error "LNXFILE naming a server file (the signing key)" 400 "LNXFILE" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@keyfile.tar.gz
 check "  ... and no key material is in the response" no_secrets_in "$WORK/body"
 make_input updtb DTBFILE=../board.dtb ODMDATA=1 LNXFILE=boot.img
-expect_error "DTBFILE with a path" 400 "DTBFILE '../board.dtb' is not a file of the uploaded tarball" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@updtb.tar.gz
+expect_error "DTBFILE with a path" 400 "the value of DTBFILE is a path outside the working directory" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@updtb.tar.gz
+make_input subdtb DTBFILE=dtbs/board.dtb ODMDATA=1 LNXFILE=boot.img
+expect_error "DTBFILE naming no file of the upload" 400 "DTBFILE 'dtbs/board.dtb' is not a file of the uploaded tarball" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@subdtb.tar.gz
 make_input bcts DTBFILE=board.dtb ODMDATA=1 LNXFILE=boot.img EMMC_BCTS=a.cfg,/etc/x.cfg
 expect_error "EMMC_BCTS with a path" 400 "EMMC_BCTS" /sign/tegra -F machine=jetson -F soctype=tegra234 -F bspversion=35.5.0 -F artifact=@bcts.tar.gz
 make_input nodtb ODMDATA=1 LNXFILE=boot.img

@@ -29,6 +29,21 @@ bool is_shell_name(std::string_view name) {
   });
 }
 
+// An absolute path or a ".." component lets a BSP script read (and sign,
+// and return) files outside the job's working directory.
+bool leaves_work_dir(std::string_view value) {
+  if (value.starts_with('/')) return true;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    auto end = value.find_first_of("/,:; \t", start);
+    if (value.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start) == "..") return true;
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+    if (start < value.size() && value[start] == '/') return true;  // "x,/abs" or "x /abs"
+  }
+  return false;
+}
+
 bool has_control_character(std::string_view value) {
   return std::any_of(value.begin(), value.end(), [](char c) {
     auto u = static_cast<unsigned char>(c);
@@ -98,6 +113,12 @@ Result<TegraManifest> parse_tegra_manifest(std::string_view text) {
                   fmt::format("Invalid manifest: line {}: the value of {} has a control character",
                               number, name));
     }
+    if (leaves_work_dir(value)) {
+      return fail(ErrorKind::bad_request,
+                  fmt::format("Invalid manifest: line {}: the value of {} is a path outside the working "
+                              "directory (absolute, or with ..)",
+                              number, name));
+    }
     set(manifest.variables, std::string(name), std::string(value));
   }
   return manifest;
@@ -131,6 +152,12 @@ Result<std::vector<Variables>> parse_bupgen_specs(std::string_view value) {
       if (!allowed_manifest_name(name)) {
         return fail(ErrorKind::bad_request,
                     fmt::format("Invalid manifest: BUPGENSPECS: {}", refusal(name)));
+      }
+      if (leaves_work_dir(setting.substr(eq + 1))) {
+        return fail(ErrorKind::bad_request,
+                    fmt::format("Invalid manifest: BUPGENSPECS: the value of {} is a path outside the "
+                                "working directory",
+                                name));
       }
       set(settings, std::move(name), std::string(setting.substr(eq + 1)));
     }

@@ -6,7 +6,8 @@
 // Stricter than the contract where the contract would let a client run code
 // on the server: a name must be a shell variable name, and names that change
 // how programs are loaded or how a shell starts (PATH, LD_*, BASH_ENV, ...)
-// are refused, as are control characters in values. MACHINE may appear but
+// are refused, as are control characters in values and values that are
+// paths outside the working directory (absolute, or with a ".." component). MACHINE may appear but
 // is always replaced by the request's machine, as in the original.
 #pragma once
 

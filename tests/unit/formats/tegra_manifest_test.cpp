@@ -33,13 +33,23 @@ TEST(TegraManifestTest, RefusesLinesThatAreNotNameValue) {
                         Case{"LD_PRELOAD=./evil.so\n", "may not be set by a client"},
                         Case{"BASH_ENV=./evil.sh\n", "may not be set by a client"},
                         Case{"PYTHONPATH=.\n", "may not be set by a client"},
-                        Case{"A=b\x01\n", "control character"}}) {
+                        Case{"A=b\x01\n", "control character"},
+                        Case{"LNXFILE=/srv/keys/x/tegrasign/rsa_priv.pem\n", "outside the working directory"},
+                        Case{"BPFDTB_FILE=../keys/rsa_priv.pem\n", "outside the working directory"},
+                        Case{"EMMC_BCTS=a.cfg,/etc/b.cfg\n", "outside the working directory"},
+                        Case{"X=a/../../b\n", "outside the working directory"}}) {
     auto m = parse_tegra_manifest(c.text);
     ASSERT_FALSE(m) << c.text;
     EXPECT_EQ(m.error().kind, ErrorKind::bad_request);
     EXPECT_TRUE(m.error().message.starts_with("Invalid manifest")) << m.error().message;
     EXPECT_NE(m.error().message.find(c.message_part), std::string::npos) << m.error().message;
   }
+}
+
+TEST(TegraManifestTest, RelativeNamesAndPlainValuesPass) {
+  auto m = parse_tegra_manifest("DTBFILE=sub/board.dtb\nEMMC_BCTS=a.cfg,b.cfg\nODMDATA=gbe-uphy-config-8\nX=a..b\n");
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(*m->find("DTBFILE"), "sub/board.dtb");
 }
 
 TEST(TegraManifestTest, MachineMayAppear) {
@@ -63,7 +73,8 @@ TEST(TegraManifestTest, SplitsBupgenSpecsAndUpperCasesNames) {
 }
 
 TEST(TegraManifestTest, RefusesBadBupgenSpecs) {
-  for (const char* bad : {"", "   ", "boardid", "boardid=1;fab", "ld_preload=x", "path=/tmp", "a b=c;d"}) {
+  for (const char* bad : {"", "   ", "boardid", "boardid=1;fab", "ld_preload=x", "path=/tmp", "a b=c;d",
+                          "boardid=1;dtb=../keys/k.pem"}) {
     auto specs = parse_bupgen_specs(bad);
     ASSERT_FALSE(specs) << bad;
     EXPECT_TRUE(specs.error().message.starts_with("Invalid manifest: BUPGENSPECS")) << specs.error().message;
