@@ -725,6 +725,11 @@ Result<std::vector<std::string>> engine_environment_for_tool(const std::filesyst
   return env;
 }
 
+std::string pkcs11_token_label(std::string_view uri) {
+  auto parsed = parse_uri(uri);
+  return parsed && parsed->token ? *parsed->token : std::string();
+}
+
 bool token_present(std::string_view uri) {
   auto parsed = parse_uri(uri);
   if (!parsed) return false;

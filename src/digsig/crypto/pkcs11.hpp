@@ -85,6 +85,9 @@ void configure_pkcs11(Pkcs11Settings settings);
 [[nodiscard]] Result<std::vector<std::string>> engine_environment_for_tool(
     const std::filesystem::path& dir);
 
+// The token label a pkcs11: URI names ("" when it names none or is malformed).
+[[nodiscard]] std::string pkcs11_token_label(std::string_view uri);
+
 // The URI without its pin-value attribute, for logs and audit records.
 [[nodiscard]] std::string without_pin(std::string_view uri);
 

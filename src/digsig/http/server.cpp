@@ -199,10 +199,9 @@ class Server::Impl {
     if (refs->empty()) return nullptr;
     std::map<std::string, bool> tokens;
     for (const auto& ref : *refs) {
-      auto uri = crypto::without_pin(ref);
-      auto pos = uri.find("token=");
-      std::string label = pos == std::string::npos ? "(any)" : uri.substr(pos + 6, uri.find_first_of(";?", pos) - pos - 6);
-      if (!tokens.contains(label)) tokens[label] = crypto::token_present(uri);
+      auto label = crypto::pkcs11_token_label(ref);
+      if (label.empty()) label = "(any)";
+      if (!tokens.contains(label)) tokens[label] = crypto::token_present(ref);
     }
     nlohmann::json list = nlohmann::json::array();
     for (const auto& [label, present] : tokens) list.push_back({{"token", label}, {"present", present}});

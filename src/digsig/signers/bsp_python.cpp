@@ -2,24 +2,17 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
-
 #include "digsig/tools/runner.hpp"
 
 namespace digsig::signers {
 
 namespace fs = std::filesystem;
 
-std::string server_path() {
-  const char* path = std::getenv("PATH");
-  return path != nullptr && *path != '\0' ? path : "/usr/local/bin:/usr/bin:/bin";
-}
-
 Result<void> run_bsp_python(const fs::path& script, const std::vector<std::string>& args,
                             const fs::path& output, const jobs::Job& job) {
   std::vector<std::string> argv{"python3", script.string()};
   argv.insert(argv.end(), args.begin(), args.end());
-  tools::Command cmd{.argv = argv, .cwd = output.parent_path(), .env = {"PATH=" + server_path()},
+  tools::Command cmd{.argv = argv, .cwd = output.parent_path(), .env = {"PATH=" + tools::server_path()},
                      .deadline = job.deadline()};
   auto name = script.filename().string();
   auto outcome =

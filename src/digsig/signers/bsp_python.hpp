@@ -20,7 +20,4 @@ namespace digsig::signers {
                                           const std::vector<std::string>& args,
                                           const std::filesystem::path& output, const jobs::Job& job);
 
-// The PATH given to tools: the server's, or a plain default.
-[[nodiscard]] std::string server_path();
-
 }  // namespace digsig::signers

@@ -8,7 +8,6 @@
 
 #include "digsig/archive/archive.hpp"
 #include "digsig/crypto/digest.hpp"
-#include "digsig/signers/bsp_python.hpp"
 #include "digsig/signers/mkimage.hpp"
 #include "digsig/signers/selector_keys.hpp"
 #include "digsig/tools/runner.hpp"
@@ -215,7 +214,7 @@ class RkSigner : public Signer {
       steps.push_back({"rk_sign_tool", "sl", "--loader", image.string()});
     }
     std::vector<std::string> env{
-        fmt::format("PATH={}:{}:{}", tools.string(), tools_path_, server_path())};
+        fmt::format("PATH={}:{}:{}", tools.string(), tools_path_, tools::server_path())};
     for (const auto& argv : steps) {
       tools::Command cmd{.argv = argv, .cwd = work, .env = env, .deadline = job.deadline()};
       auto outcome = tools::run_checked(cmd, job.dir(), "rk_sign_tool " + argv[1],

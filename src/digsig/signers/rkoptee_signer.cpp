@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "digsig/archive/archive.hpp"
-#include "digsig/signers/bsp_python.hpp"
 #include "digsig/signers/selector_keys.hpp"
 #include "digsig/tools/runner.hpp"
 
@@ -124,7 +123,7 @@ class RkOpteeSigner : public Signer {
 
   Result<void> run(const std::vector<std::string>& argv, const fs::path& work, const jobs::Job& job) const {
     tools::Command cmd{.argv = argv, .cwd = work,
-                       .env = {fmt::format("PATH={}:{}", tools_path_, server_path())},
+                       .env = {fmt::format("PATH={}:{}", tools_path_, tools::server_path())},
                        .deadline = job.deadline()};
     auto outcome = tools::run_checked(cmd, job.dir(), tool_,
                                       {"error", "Error", "ERROR", "fail", "Fail", "FAIL", "Traceback"});

@@ -10,7 +10,6 @@
 
 #include "digsig/archive/archive.hpp"
 #include "digsig/formats/tegra_manifest.hpp"
-#include "digsig/signers/bsp_python.hpp"
 #include "digsig/signers/l4t_bsp.hpp"
 #include "digsig/signers/selector_keys.hpp"
 #include "digsig/tools/runner.hpp"
@@ -382,7 +381,7 @@ class TegraSigner : public Signer {
     }
     env.push_back("MACHINE=" + machine);
     env.push_back(fmt::format("PATH={}:{}:{}:{}:{}", tools.string(), (tools / "bootloader").string(),
-                              bsp.root.string(), (bsp.root / "bootloader").string(), server_path()));
+                              bsp.root.string(), (bsp.root / "bootloader").string(), tools::server_path()));
     return env;
   }
 

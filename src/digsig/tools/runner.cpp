@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+
+#include <cstdlib>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -29,6 +31,11 @@ std::string find_in_path(const std::string& name, const std::vector<std::string>
 }
 
 }  // namespace
+
+std::string server_path() {
+  const char* path = std::getenv("PATH");
+  return path != nullptr && *path != '\0' ? path : "/usr/local/bin:/usr/bin:/bin";
+}
 
 std::string find_program(const std::string& name, const std::string& path) {
   if (name.find('/') != std::string::npos) return name;

@@ -44,6 +44,10 @@ struct Outcome {
                                        const std::filesystem::path& dir) const;
 };
 
+// The server's own PATH (or a plain default), for tools that should find
+// what the operator installed (python2, python3, openssl).
+[[nodiscard]] std::string server_path();
+
 // The full path of `name` looked up in the colon-separated `path` (a name
 // with a '/' is returned as it is), or "" if it is not there.
 [[nodiscard]] std::string find_program(const std::string& name, const std::string& path);
