@@ -115,7 +115,7 @@ check "backend=pkcs11 runs cst with -b pkcs11 (and fails without a token, saying
 check "the CSF cst was given has the configured PIN in place of pin-value=password" \
   bash -c "[ \"\$(cat '$WORK/pin-count.txt')\" = 1 ] && [ \"\$(cat '$WORK/placeholder-count.txt')\" = 0 ]"
 check "the PIN is in no log line, response or audit record" \
-  bash -c "! grep -q 'Pin-7391-secret' '$WORK/server.log' '$WORK/body'"
+  not_in Pin-7391-secret "$WORK/server.log" "$WORK/body"
 check "  ... and nothing of the request is left in the spool" spool_empty
 expect_error "an unknown backend" 400 "backend 'hsm' is not one of ssl, pkcs11" /sign/imx -F machine=demo -F soctype=mx8m -F cstversion=3.4.1 -F backend=hsm -F csf=@csf.txt -F artifact=@flash.bin
 

@@ -47,7 +47,7 @@ check "  ... and the server aborts its unfinished upload (no orphan parts on rea
   grep -qE 'abort(ed)? (the unfinished )?(the )?upload to s3://artifacts/builds/junk.mender' "$WORK/server.log"
 expect_error "an object that does not exist" 404 "no object at s3://artifacts/builds/none.mender" /sign/mender -F distro=demo -F artifact-uri=s3://artifacts/builds/none.mender
 expect_error "a malformed s3 URI" 400 "is not s3://<bucket>/<key>" /sign/mender -F distro=demo -F artifact-uri=s3://bucketonly
-check "no credentials in the log or the responses" bash -c "! grep -q 'S3RVER-Secret-4711' '$WORK/server.log' '$WORK/body' response.txt"
+check "no credentials in the log or the responses" not_in S3RVER-Secret-4711 "$WORK/server.log" "$WORK/body" response.txt
 
 # --- faults: S3 stops during the upload; the client goes away ----------------------
 head -c 150000000 /dev/urandom > big.ext4
@@ -79,6 +79,6 @@ check "  ... and the artifact is either the original or completely signed" \
 # --- S3 endpoint down -----------------------------------------------------------------
 start_server DIGSIGSERVER_KEYFILE_URI="file://$KEYS" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER-Secret-4711 AWS_ENDPOINT_URL=http://127.0.0.1:9
 expect_error "an S3 endpoint that is down: 502 naming the URI" 502 "cannot reach the S3 endpoint for s3://artifacts/builds/a.mender" /sign/mender -F distro=demo -F artifact-uri=s3://artifacts/builds/a.mender
-check "  ... without credentials in the message" bash -c "! grep -q 'S3RVER-Secret-4711' '$WORK/body' '$WORK/server.log'"
+check "  ... without credentials in the message" not_in S3RVER-Secret-4711 "$WORK/body" "$WORK/server.log"
 
 it_finish

@@ -37,6 +37,18 @@ check() {
   if "$@"; then pass "$what"; else failed "$what"; fi
 }
 
+# not_in TEXT FILE...: every FILE exists and none contains TEXT (a fixed
+# string). A missing file fails, so a secret check cannot pass by grepping
+# nothing.
+not_in() {
+  local text=$1 file
+  shift
+  for file in "$@"; do
+    [ -f "$file" ] || { echo "  (not_in: $file is missing)"; return 1; }
+    if grep -qF -- "$text" "$file"; then return 1; fi
+  done
+}
+
 # start_server [VAR=value...]: starts the server with the test key store and
 # extra environment; sets SERVER_URL. The log is $WORK/server.log.
 start_server() {
