@@ -131,6 +131,15 @@ expect_error "unknown artifact_type" 400 "Invalid artifact type 'kernel'" /sign/
 expect_error "unknown soctype" 400 "soctype 'rk3399' is not one of rk3588, rk3566, rk3568" /sign/rk -F machine=evb -F soctype=rk3399 -F artifact_type=idblock -F artifact=@idblock.img
 expect_error "bad external_data_offset" 400 "external_data_offset" /sign/rk -F machine=evb -F soctype=rk3588 -F artifact_type=fit-image -F external_data_offset=12abc -F artifact=@fitin.tar.gz
 expect_error "unknown machine" 404 "'nope'" /sign/rk -F machine=nope -F soctype=rk3588 -F artifact_type=idblock -F artifact=@idblock.img
+# rk_sign_tool reads key files: a token reference is refused before it runs
+# (mkimage's fit-image path can use one: tests/integration/pkcs11_test.sh).
+cp -a "$KEYS/evb" "$KEYS/hsm"
+echo 'pkcs11:token=release;object=rk;type=private' > "$KEYS/hsm/rksign/dev.key"
+sim_reset
+expect_error "idblock with dev.key as a pkcs11: reference: 500 saying rk_sign_tool needs a key file" 500 \
+  "key 'dev.key' (rksign) of 'hsm' is a pkcs11: reference, but the rk signer hands this key to its tools as a file" \
+  /sign/rk -F machine=hsm -F soctype=rk3588 -F artifact_type=idblock -F artifact=@idblock.img
+check "  ... and no tool ran" not_in rk_sign_tool "$SIMLOG/calls.log"
 
 # --- rkoptee-tee (simulated change_puk) ---------------------------------------------------
 sim_reset

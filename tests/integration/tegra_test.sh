@@ -169,6 +169,15 @@ rm -rf nomani && mkdir nomani && echo x > nomani/boot.img && (cd nomani && tar -
 expect_error "tarball without MANIFEST" 400 "has no MANIFEST" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@nomani.tar.gz
 mkdir -p "$KEYS/nokey/tegrasign"
 expect_error "missing rsa_priv.pem" 404 "rsa_priv.pem" /sign/tegra -F machine=nokey -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@in186.tar.gz
+# The L4T tools read key files: a key store entry that is a token reference
+# is refused before any tool runs, instead of the tool failing on the URI.
+cp -a "$KEYS/jetson" "$KEYS/hsm"
+echo 'pkcs11:token=release;object=tegra;type=private' > "$KEYS/hsm/tegrasign/rsa_priv.pem"
+sim_reset
+expect_error "rsa_priv.pem as a pkcs11: reference: 500 saying the tools need a key file" 500 \
+  "key 'rsa_priv.pem' (tegrasign) of 'hsm' is a pkcs11: reference, but the tegra signer hands this key to its tools as a file" \
+  /sign/tegra -F machine=hsm -F soctype=tegra186 -F bspversion=32.7.4 -F artifact=@in186.tar.gz
+check "  ... and no tool ran" not_in flash-helper "$SIMLOG/calls.log"
 expect_error "unknown soctype" 400 "soctype 'tegra999' is not one of tegra186, tegra194, tegra210, tegra234" /sign/tegra -F machine=jetson -F soctype=tegra999 -F bspversion=32.7.4 -F artifact=@in186.tar.gz
 expect_error "bspversion ../../x" 400 "bspversion '../../x' is not a version" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=../../x -F artifact=@in186.tar.gz
 expect_error "a BSP that is not installed lists the installed ones" 400 "installed: L4T-32.7.4-tegra186, L4T-32.7.4-tegra210, L4T-35.5.0-tegra234, L4T-36.4.3-tegra234" /sign/tegra -F machine=jetson -F soctype=tegra186 -F bspversion=36.4.3 -F artifact=@in186.tar.gz

@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include "digsig/crypto/keys.hpp"
+#include "digsig/crypto/pkcs11.hpp"
 
 namespace digsig::signers {
 
@@ -52,6 +55,15 @@ Result<std::filesystem::path> SelectorKeys::write_for_tool(std::string_view keyn
                                                            std::string_view relative) const {
   auto material = load(keyname);
   if (!material) return std::unexpected(material.error());
+  // A tool would get the URI as its key file and fail with a message of its
+  // own about a malformed key.
+  if (!crypto::pkcs11_reference(material->bytes().view()).empty()) {
+    return fail(ErrorKind::misconfigured,
+                fmt::format("{} is a pkcs11: reference, but the {} signer hands this key to its "
+                            "tools as a file; keep it as a key file (docs/keys.md lists what can "
+                            "use token keys)",
+                            material->describe(), info_->name));
+  }
   auto path = job.path_for(relative);
   if (!path) return std::unexpected(path.error());
   std::error_code ec;

@@ -35,7 +35,9 @@ class SelectorKeys {
 
   // For tools that demand a key file: writes the key to `relative` inside
   // the job directory (file 0600, its directory 0700), where it lives only
-  // as long as the job. Returns the path.
+  // as long as the job. Returns the path. A key file holding a pkcs11: URI
+  // is refused (misconfigured): callers that can use token keys check for
+  // one first.
   [[nodiscard]] Result<std::filesystem::path> write_for_tool(std::string_view keyname,
                                                              const jobs::Job& job,
                                                              std::string_view relative) const;
