@@ -32,10 +32,14 @@ import "$FILEKEYS/demo/opteesign/optee-signing-key.pem" 04 optee
 import "$FILEKEYS/demo/mender/private.key" 05 mender
 import "$FILEKEYS/demo/uefisign/db.key" 06 uefi
 import "$FILEKEYS/demo/fitimagesign/dev.key" 07 fitdev
+import "$FILEKEYS/demo/rksign/dev.key" 08 rkdev
 # mkimage -K needs the public key on the token too.
-openssl pkey -in "$FILEKEYS/demo/fitimagesign/dev.key" -pubout -outform DER -out fitpub.der
-pkcs11-tool --module "$MODULE" --token-label digsig --login --pin "$PIN" \
-  --write-object fitpub.der --type pubkey --id 07 --label fitdev >/dev/null 2>&1
+for k in fitimagesign:07:fitdev rksign:08:rkdev; do
+  IFS=: read -r dir id label <<< "$k"
+  openssl pkey -in "$FILEKEYS/demo/$dir/dev.key" -pubout -outform DER -out pub.der
+  pkcs11-tool --module "$MODULE" --token-label digsig --login --pin "$PIN" \
+    --write-object pub.der --type pubkey --id "$id" --label "$label" >/dev/null 2>&1
+done
 ref() { echo "pkcs11:token=digsig;object=$1;type=private"; }
 ref swu > "$KEYS/demo/swupdate/rsa-private.key"
 ref swucms > "$KEYS/demo/swupdate/cms-private.key"
@@ -44,6 +48,7 @@ ref optee > "$KEYS/demo/opteesign/optee-signing-key.pem"
 ref mender > "$KEYS/demo/mender/private.key"
 ref uefi > "$KEYS/demo/uefisign/db.key"
 ref fitdev > "$KEYS/demo/fitimagesign/dev.key"
+ref rkdev > "$KEYS/demo/rksign/dev.key"
 mkdir -p artifacts
 start_server DIGSIGSERVER_PKCS11_MODULE="$MODULE" DIGSIGSERVER_PKCS11_PIN="$PIN" \
   SOFTHSM2_CONF="$SOFTHSM2_CONF" DIGSIGSERVER_ARTIFACT_DIRS="$WORK/artifacts"
@@ -149,18 +154,28 @@ mkimage -f fit.its fitImage >/dev/null
 echo '/dts-v1/; / { model = "u-boot control"; };' | dtc -I dts -O dtb -o u-boot.dtb 2>/dev/null
 hexof() { fdtget -t bx "$1" "$2" "$3" | awk '{for (i = 1; i <= NF; i++) printf "%02s", $i}' | tr ' ' 0; }
 openssl x509 -in "$KEYS/demo/fitimagesign/dev.crt" -pubkey -noout > fitdev.pub
-# verify_fit FITIMAGE [DTB]: the kernel signature verifies with dev's public key (and the DTB carries it).
+# verify_fit FITIMAGE [DTB [PUBLIC-KEY]]: the kernel signature verifies with
+# the public key (default: fitimagesign's dev), and the DTB carries it.
 verify_fit() {
+  local pub=${3:-fitdev.pub}
   hexof "$1" /images/kernel/signature-1 value | xxd -r -p > fit.sig &&
-    openssl dgst -sha256 -verify fitdev.pub -signature fit.sig kernel.bin >/dev/null &&
-    { [ -z "${2:-}" ] || [ "$(hexof "$2" /signature/key-dev rsa,modulus)" = "$(openssl rsa -pubin -in fitdev.pub -modulus -noout | cut -d= -f2 | tr A-F a-f)" ]; }
+    openssl dgst -sha256 -verify "$pub" -signature fit.sig kernel.bin >/dev/null &&
+    { [ -z "${2:-}" ] || [ "$(hexof "$2" /signature/key-dev rsa,modulus)" = "$(openssl rsa -pubin -in "$pub" -modulus -noout | cut -d= -f2 | tr A-F a-f)" ]; }
 }
 curl -s --fail -X POST -F artifact=@fitImage -F dtb=@u-boot.dtb -F machine=demo -F mark_required=1 \
      -o fit-token.tar.gz "$DIGSIG_SERVER/sign/fitimage"
 mkdir -p fitx && tar -C fitx -xzf fit-token.tar.gz
 check "FIT with dev.key on the token (mkimage -N pkcs11): the signature verifies and the DTB has the key" \
   verify_fit fitx/fitImage fitx/u-boot.dtb
-check "the PIN is in no log line or response" not_in "$PIN" "$WORK/server.log" token.sig fit-token.tar.gz app.sbsigned
+# Rockchip fit-image runs the same mkimage: its dev.key on the token too.
+rm -rf rkin && mkdir rkin && cp fit.its kernel.bin rkin/ && cp u-boot.dtb rkin/uboot.dtb
+(cd rkin && tar -c -h -z -f ../rkin.tar.gz fit.its kernel.bin uboot.dtb)
+curl -s --fail -X POST -F machine=demo -F soctype=rk3588 -F artifact_type=fit-image -F artifact=@rkin.tar.gz \
+     -o rk-token.tar.gz "$DIGSIG_SERVER/sign/rk"
+rm -rf rkx && mkdir rkx && tar -C rkx -xzf rk-token.tar.gz
+check "Rockchip fit-image with dev.key on the token: the signature verifies with rksign's key and uboot.dtb has it" \
+  verify_fit rkx/fitImage rkx/uboot.dtb "$KEYS/demo/rksign/dev.pubkey"
+check "the PIN is in no log line or response" not_in "$PIN" "$WORK/server.log" token.sig fit-token.tar.gz rk-token.tar.gz app.sbsigned
 
 # --- SWUpdate's compatibility fields: backend=pkcs11 with a client key-uri ------------------
 # As the original: the PIN comes from DIGSIGSERVER_YUBIHSM_PASSWORD for pin-value=password.

@@ -54,6 +54,7 @@ class FitImageSigner : public Signer {
                    "backend: ssl (default) or pkcs11 (keyname is then the token key's PKCS#11 URI)"},
         .keys = {"<keyname>.key", "<keyname>.crt"},
         .tools = {"mkimage (u-boot-tools)", "fdtget (device-tree-compiler)"},
+        .token_keys = "the <keyname>.key (mkimage -N pkcs11 through libp11's engine)",
     };
   }
 
@@ -156,40 +157,19 @@ class FitImageSigner : public Signer {
     }
     // The key: files written for mkimage, or a key on the token that
     // mkimage loads through libp11's engine (-N pkcs11).
-    std::string token_uri = client_uri;
-    std::vector<std::string> used;
-    if (token_uri.empty()) {
+    auto key = [&]() -> Result<MkimageKey> {
+      if (!client_uri.empty()) return mkimage_token_key(client_uri, job, "keyname " + client_uri);
       auto keyname = resolve_keyname(request, dtb_path, listing->output, job);
       if (!keyname) return std::unexpected(keyname.error());
-      auto material = keys->load(*keyname + ".key");
-      if (!material) return std::unexpected(material.error());
-      if (auto uri = crypto::pkcs11_reference(material->bytes().view()); !uri.empty()) {
-        token_uri = crypto::without_pin(uri);
-        used = {*keyname + ".key (" + token_uri + ")"};
-      } else {
-        for (const char* ext : {".key", ".crt"}) {
-          auto written = keys->write_for_tool(*keyname + ext, job, "keys/" + *keyname + ext);
-          if (!written) return std::unexpected(written.error());
-        }
-        used = {*keyname + ".key", *keyname + ".crt"};
-      }
-    } else {
-      used = {"keyname " + token_uri};
-    }
+      return mkimage_key(*keys, *keyname, job);
+    }();
+    if (!key) return std::unexpected(key.error());
     std::vector<std::string> argv = {"mkimage", "-F"};
-    std::vector<std::string> env;
-    if (token_uri.empty()) {
-      argv.insert(argv.end(), {"-k", (job.dir() / "keys").string()});
-    } else {
-      auto engine_env = crypto::engine_environment_for_tool(job.dir() / "pkcs11");
-      if (!engine_env) return std::unexpected(engine_env.error());
-      env = std::move(*engine_env);
-      argv.insert(argv.end(), {"-N", "pkcs11", "-k", mkimage_pkcs11_keydir(token_uri)});
-    }
+    argv.insert(argv.end(), key->options.begin(), key->options.end());
     argv.insert(argv.end(), options.begin(), options.end());
     if (dtb_path) argv.insert(argv.end(), {"-K", dtb_path->string()});
     argv.push_back(image->string());
-    auto outcome = run_mkimage(argv, job, env);
+    auto outcome = run_mkimage(argv, job, key->env);
     if (!outcome) return std::unexpected(outcome.error());
     if (auto ok = check_mkimage_signed(*outcome, *image, job); !ok) return std::unexpected(ok.error());
 
@@ -204,7 +184,7 @@ class FitImageSigner : public Signer {
     } else {
       result = SignResult::of_file(*image, "fitImage.signed");
     }
-    result.keys_used = std::move(used);
+    result.keys_used = std::move(key->used);
     return result;
   }
 

@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "digsig/crypto/pkcs11.hpp"
 #include "digsig/util/files.hpp"
 #include "digsig/util/names.hpp"
 
@@ -38,6 +39,30 @@ std::string mkimage_pkcs11_keydir(std::string_view uri) {
     start = end + 1;
   }
   return out;
+}
+
+Result<MkimageKey> mkimage_token_key(std::string_view uri, const jobs::Job& job, std::string used) {
+  auto env = crypto::engine_environment_for_tool(job.dir() / "pkcs11");
+  if (!env) return std::unexpected(env.error());
+  return MkimageKey{.options = {"-N", "pkcs11", "-k", mkimage_pkcs11_keydir(uri)},
+                    .env = std::move(*env),
+                    .used = {std::move(used)}};
+}
+
+Result<MkimageKey> mkimage_key(const SelectorKeys& keys, std::string_view keyname, const jobs::Job& job) {
+  const std::string key = std::string(keyname) + ".key";
+  const std::string cert = std::string(keyname) + ".crt";
+  auto material = keys.load(key);
+  if (!material) return std::unexpected(material.error());
+  if (auto uri = crypto::pkcs11_reference(material->bytes().view()); !uri.empty()) {
+    auto token_uri = crypto::without_pin(uri);
+    return mkimage_token_key(token_uri, job, fmt::format("{} ({})", key, token_uri));
+  }
+  for (const auto& name : {key, cert}) {
+    auto written = keys.write_for_tool(name, job, "keys/" + name);
+    if (!written) return std::unexpected(written.error());
+  }
+  return MkimageKey{.options = {"-k", (job.dir() / "keys").string()}, .env = {}, .used = {key, cert}};
 }
 
 Result<void> check_its_includes(const std::filesystem::path& its, const std::filesystem::path& dir) {

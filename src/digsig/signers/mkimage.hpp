@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "digsig/jobs/job.hpp"
+#include "digsig/signers/selector_keys.hpp"
 #include "digsig/tools/runner.hpp"
 #include "digsig/util/error.hpp"
 
@@ -29,6 +30,25 @@ inline constexpr const char* k_mkimage_path = "/usr/local/bin:/usr/bin:/bin";
 // scheme and type=private or type=public itself): the URI's path attributes
 // without type and pin-value (the PIN goes to the engine's configuration).
 [[nodiscard]] std::string mkimage_pkcs11_keydir(std::string_view uri);
+
+// How one mkimage run gets its key: `options` ("-k <dir>", or "-N pkcs11
+// -k <token path>"), `env` (the PKCS#11 engine's configuration, for a token
+// key) and `used` (for the audit record).
+struct MkimageKey {
+  std::vector<std::string> options;
+  std::vector<std::string> env;
+  std::vector<std::string> used;
+};
+
+// The store's key `keyname`: <keyname>.key and <keyname>.crt written into
+// the job's keys/ directory, or, when <keyname>.key holds a pkcs11: URI,
+// that token key through libp11's engine.
+[[nodiscard]] Result<MkimageKey> mkimage_key(const SelectorKeys& keys, std::string_view keyname,
+                                             const jobs::Job& job);
+
+// A token key named by a URI (without its PIN); `used` describes it.
+[[nodiscard]] Result<MkimageKey> mkimage_token_key(std::string_view uri, const jobs::Job& job,
+                                                   std::string used);
 
 // A client's .its is compiled by dtc, whose /incbin/("...") and /include/
 // "..." read any file the server can: every such path must be a relative

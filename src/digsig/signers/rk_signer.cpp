@@ -60,6 +60,7 @@ class RkSigner : public Signer {
         .tools = {"mkimage (u-boot-tools)",
                   "rk_sign_tool, boot_merger, setting.ini in $DIGSIGSERVER_RK_TOOLS_PATH/rkbin-tools "
                   "(idblock, usbloader)"},
+        .token_keys = "dev.key for fit-image (mkimage -N pkcs11); not for idblock/usbloader: rk_sign_tool reads key files",
     };
   }
 
@@ -153,11 +154,8 @@ class RkSigner : public Signer {
     if (its) {
       if (auto ok = check_its_includes(work / "fit.its", work); !ok) return std::unexpected(ok.error());
     }
-    for (const char* name : {"dev.key", "dev.crt"}) {
-      if (auto written = keys.write_for_tool(name, job, fmt::format("keys/{}", name)); !written) {
-        return std::unexpected(written.error());
-      }
-    }
+    auto key = mkimage_key(keys, "dev", job);
+    if (!key) return std::unexpected(key.error());
     std::vector<std::string> argv{"mkimage"};
     if (its) {
       argv.insert(argv.end(), {"-f", "fit.its", "-E"});
@@ -166,9 +164,11 @@ class RkSigner : public Signer {
     }
     if (dtb) argv.insert(argv.end(), {"-K", "uboot.dtb"});
     if (!offset.empty()) argv.insert(argv.end(), {"-p", offset});
-    argv.insert(argv.end(), {"-k", (job.dir() / "keys").string(), "-r", "fitImage"});
-    tools::Command cmd{.argv = argv, .cwd = work, .env = {std::string("PATH=") + k_mkimage_path},
-                       .deadline = job.deadline()};
+    argv.insert(argv.end(), key->options.begin(), key->options.end());
+    argv.insert(argv.end(), {"-r", "fitImage"});
+    std::vector<std::string> env{std::string("PATH=") + k_mkimage_path};
+    env.insert(env.end(), key->env.begin(), key->env.end());
+    tools::Command cmd{.argv = argv, .cwd = work, .env = env, .deadline = job.deadline()};
     auto outcome = tools::run_within_deadline(cmd, job.dir());
     if (!outcome) return std::unexpected(outcome.error());
     if (auto ok = check_mkimage_signed(*outcome, work / "fitImage", job); !ok) return std::unexpected(ok.error());
@@ -183,7 +183,7 @@ class RkSigner : public Signer {
     if (!tarball) return std::unexpected(tarball.error());
     if (auto ok = archive::pack(*out, *tarball); !ok) return std::unexpected(ok.error());
     auto result = SignResult::of_file(*tarball, "signed-artifact.tar.gz", "application/gzip");
-    result.keys_used = {"dev.key", "dev.crt"};
+    result.keys_used = std::move(key->used);
     return result;
   }
 
