@@ -31,6 +31,8 @@ check "GET /signers lists swupdate, ready, with its route and keys" \
   jq -e '.signers[] | select(.name == "swupdate") | .ready == true and .route == "/sign/swupdate" and (.keys | length) > 0' signers.json
 check "GET /signers lists every signer compiled in (as --version does)" \
   bash -c "[ \"\$(jq -r '[.signers[].name] | join(\" \")' signers.json)\" = \"\$(sed -n 's/^signers: //p' version.out)\" ]"
+check "GET /signers says for every signer which of its keys may be on a token" \
+  jq -e '(.signers | map(.token_keys | length > 0) | all) and (.signers[] | select(.name == "tegra") | .token_keys | startswith("none:")) and (.signers[] | select(.name == "rk") | .token_keys | contains("fit-image"))' signers.json
 check "GET /signers shows the tools a signer found and what is missing" \
   jq -e '(.signers[] | select(.name == "fitimage") | .found | map(startswith("mkimage: /")) | any) and (.signers[] | select(.name == "imx") | .ready == false and (.missing[0] | contains("DIGSIGSERVER_IMX_CST_BASE")))' signers.json
 post /sign/swupdate -F distro=demo -F sw-description=@sw-description -H "X-Request-Id: build-1234"

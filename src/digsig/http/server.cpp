@@ -177,6 +177,7 @@ class Server::Impl {
                       {"ready", ready.ready},
                       {"missing", ready.missing},
                       {"found", ready.found},
+                      {"token_keys", info.token_keys},
                       {"token", token_json(info.signtype)}});
     }
     nlohmann::json out = options_.about;

@@ -50,6 +50,7 @@ class ImxSigner : public Signer {
                    "CSF is replaced by the configured PIN)"},
         .keys = {std::string(k_key_tarball)},
         .tools = {"cst (NXP Code Signing Tool) at $DIGSIGSERVER_IMX_CST_BASE/cst-<cstversion>/linux64/bin/cst"},
+        .token_keys = "with backend=pkcs11: CST's PKCS#11 back end, the CSF naming the token's keys and certificates",
     };
   }
 

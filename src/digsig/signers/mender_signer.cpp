@@ -90,6 +90,7 @@ class MenderSigner : public Signer {
                    "artifact-uri (required): file:// under DIGSIGSERVER_ARTIFACT_DIRS, or s3://"},
         .keys = {"private.key (RSA or ECDSA P-256)"},
         .tools = {},
+        .token_keys = "private.key",
     };
   }
 

@@ -79,6 +79,7 @@ class ModulesSigner : public Signer {
                    "artifact (file, required): tar.gz of a module tree"},
         .keys = {"kernel-signkey.priv", "kernel-signkey.x509"},
         .tools = {},
+        .token_keys = "the signing key (signatures in parallel up to DIGSIGSERVER_PKCS11_MAX_OPS)",
     };
   }
 

@@ -50,6 +50,7 @@ class OpteeSigner : public Signer {
                    "TEE_ALG_RSASSA_PKCS1_V1_5_SHA256"},
         .keys = {std::string(k_key_name)},
         .tools = {},
+        .token_keys = "the signing key",
     };
   }
 

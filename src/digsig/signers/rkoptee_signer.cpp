@@ -31,6 +31,7 @@ class RkOpteeSigner : public Signer {
           .fields = {"machine (required)", "artifact (file, required): tee.bin"},
           .keys = {"optee-signing-pubkey.pem"},
           .tools = {"change_puk in $DIGSIGSERVER_RK_TOOLS_PATH"},
+          .token_keys = "none: change_puk reads the public key from a file",
       };
       tool_ = "change_puk";
     } else {
@@ -43,6 +44,7 @@ class RkOpteeSigner : public Signer {
           .fields = {"machine (required)", "artifact (file, required): a tarball holding *.ta files"},
           .keys = {"optee-signing-key.pem"},
           .tools = {"resign_ta.py in $DIGSIGSERVER_RK_TOOLS_PATH", "python3"},
+          .token_keys = "none: resign_ta.py reads key files",
       };
       tool_ = "resign_ta.py";
     }

@@ -40,6 +40,7 @@ struct SignerInfo {
   std::vector<std::string> fields;  // "distro (required)", ...
   std::vector<std::string> keys;    // key file names
   std::vector<std::string> tools;   // external programs it runs (empty: native)
+  std::string token_keys;           // which keys may be pkcs11: references ("none: ...")
 };
 
 struct Readiness {

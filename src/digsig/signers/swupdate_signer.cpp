@@ -50,6 +50,7 @@ class SwupdateSigner : public Signer {
                    "configured PIN"},
         .keys = {"rsa-private.key (RSA, RSAPSS)", "cms.cert and cms-private.key (CMS)"},
         .tools = {},
+        .token_keys = "the RSA and CMS keys, and CMS certificates (type=cert); backend=pkcs11 with a client key-uri",
     };
   }
 

@@ -66,6 +66,7 @@ class TegraCapsuleSigner : public Signer {
                    "artifact (file, required): the payload"},
         .keys = {"signer_private_cert.pem", "other_public_cert.pem", "trusted_public_cert.pem"},
         .tools = {"python3", fmt::format("the L4T BSP's {}", k_script)},
+        .token_keys = "none: GenerateCapsule.py reads key files",
     };
   }
 

@@ -32,6 +32,7 @@ class TegraEkbSigner : public Signer {
         .keys = {"oem_k1.key", "uefi-variable-authentication.key", "fixed-vector (BSP before 36)",
                  "kernel-encryption.key (optional)", "disk-encryption.key (optional)"},
         .tools = {"python3", "the L4T BSP's .../gen_ekb/gen_ekb.py"},
+        .token_keys = "none: gen_ekb.py reads key files (symmetric keys)",
     };
   }
 

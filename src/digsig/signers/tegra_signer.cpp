@@ -182,6 +182,7 @@ class TegraSigner : public Signer {
         .keys = {"rsa_priv.pem", "sbk.txt (optional)", "user_key.txt (optional)"},
         .tools = {"the L4T BSP at $DIGSIGSERVER_L4T_TOOLS_BASE/L4T-<bspversion>-<tegra186|tegra210|tegra234>/Linux_for_Tegra, with meta-tegra's flash helpers",
                   "python3; python2 for BSPs whose BUP_generator.py is Python 2"},
+        .token_keys = "none: the L4T tools read key files",
     };
   }
 

@@ -33,6 +33,7 @@ class UefiSigner : public Signer {
                    "artifact (file, required)"},
         .keys = {"db.key", "db.crt"},
         .tools = {"sbsign (sbsigntool), for signing_type=sbsign"},
+        .token_keys = "db.key and db.crt (type=cert); sbsign loads the key through libp11's engine",
     };
   }
 
